@@ -1,0 +1,42 @@
+# Vigia: `make demo` and `make test` are all a newcomer needs; both install what is missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+EXTRAS := local,flink,spark,infra,dev
+
+.PHONY: demo test test-unit bench up down status install clean
+
+install: $(STAMP)
+
+# Re-install when the dependency list changes.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+up: $(STAMP)
+	$(VENV)/bin/vigia up
+
+down:
+	@if test -x $(VENV)/bin/vigia; then $(VENV)/bin/vigia down; fi
+
+status: $(STAMP)
+	$(VENV)/bin/vigia status
+
+demo: $(STAMP)
+	$(VENV)/bin/vigia demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean: down
+	rm -rf .local

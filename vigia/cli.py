@@ -1,0 +1,70 @@
+"""The `vigia` command line: run the pipeline, or one stage of it, on the local runtime."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from vigia import config
+from vigia.local import aws, provision, services
+
+
+def _pipeline(ctx: click.Context) -> config.Pipeline:
+    try:
+        return config.load(ctx.obj.get("pipeline"))
+    except config.ConfigError as err:
+        raise click.ClickException(str(err)) from None
+
+
+@click.group()
+@click.option("--pipeline", "pipeline_path", envvar=config.ENV_PATH, default=None,
+              help="Pipeline definition (default: pipeline.yaml at the repo root).")
+@click.pass_context
+def main(ctx: click.Context, pipeline_path: str | None) -> None:
+    """Vigia: events in, alerts out in seconds, clean tables for SQL by the hour."""
+    ctx.ensure_object(dict)["pipeline"] = pipeline_path
+
+
+@main.command()
+@click.pass_context
+def up(ctx: click.Context) -> None:
+    """Start the local AWS endpoint (moto) and provision the pipeline's resources on it."""
+    p = _pipeline(ctx)
+    pid, started = aws.start()
+    click.echo(f"moto server {'started' if started else 'already running'} at {aws.endpoint()} (pid {pid})")
+    changes = provision.provision(p)
+    created = [c for c in changes if c.action == "created"]
+    for c in changes:
+        click.echo(f"  {c.action:8} {c.kind}: {c.name}")
+    click.echo(f"{len(created)} created, {len(changes) - len(created)} already present")
+
+
+@main.command()
+def down() -> None:
+    """Stop every local service that `vigia up`/`vigia demo` started (by PID file)."""
+    names = services.known()
+    for name in names:
+        click.echo(f"{'stopped' if services.stop(name) else 'not running'}: {name}")
+    if not names:
+        click.echo("nothing to stop")
+
+
+@main.command()
+def status() -> None:
+    """Show the local services and whether they run."""
+    for name in services.known() or []:
+        pid = services.running_pid(name)
+        click.echo(f"{name}: {'running (pid %d)' % pid if pid else 'stopped'}")
+
+
+@main.command("validate")
+@click.pass_context
+def validate_cmd(ctx: click.Context) -> None:
+    """Validate the pipeline definition and print a short overview."""
+    p = _pipeline(ctx)
+    click.echo(f"ok: stream {p.stream.name}, {len(p.producer.sources)} sources, {len(p.rules)} rules")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,334 @@
+"""The pipeline definition (`pipeline.yaml`) as typed, validated objects.
+
+Every component -- the CDK app, the local runtime, the producer, the Flink job, the Glue job --
+reads names and settings from here. Validation happens on load: an unknown key, a wrong type
+or an impossible value raises `ConfigError` naming the key path and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "pipeline.yaml"
+ENV_PATH = "VIGIA_PIPELINE"
+
+# AWS naming rules we rely on (kept loose where AWS is loose).
+StreamName = Annotated[str, Field(pattern=r"^[a-zA-Z0-9_.-]{1,128}$")]
+BucketName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+TopicName = Annotated[str, Field(pattern=r"^[a-zA-Z0-9_-]{1,256}$")]
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+Prefix = Annotated[str, Field(pattern=r"^$|^[^/].*/$")]  # empty, or relative and ending in '/'
+PositiveInt = Annotated[int, Field(ge=1)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+Severity = Literal["info", "warning", "critical"]
+SEVERITY_ORDER: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
+
+
+class ConfigError(ValueError):
+    """The pipeline definition is invalid; the message names each bad key and why."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Stream(Strict):
+    name: StreamName
+    mode: Literal["provisioned", "on_demand"] = "provisioned"
+    shard_count: PositiveInt | None = None
+    retention_hours: Annotated[int, Field(ge=24, le=8760)] = 24
+
+    @model_validator(mode="after")
+    def _shards_match_mode(self) -> "Stream":
+        if self.mode == "provisioned" and self.shard_count is None:
+            raise ValueError("shard_count is required when mode is 'provisioned'")
+        if self.mode == "on_demand" and self.shard_count is not None:
+            raise ValueError("shard_count must not be set when mode is 'on_demand'")
+        return self
+
+
+class Buckets(Strict):
+    raw: BucketName
+    gold: BucketName
+    athena_results: BucketName
+    artifacts: BucketName
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "Buckets":
+        names = [self.raw, self.gold, self.athena_results, self.artifacts]
+        if len(set(names)) != len(names):
+            raise ValueError("bucket names must be distinct")
+        return self
+
+
+class HttpSettings(Strict):
+    timeout_s: PositiveFloat = 10
+    max_attempts: PositiveInt = 4
+    backoff_base_s: Annotated[float, Field(ge=0)] = 0.5
+
+
+class KinesisWriterSettings(Strict):
+    max_batch_records: Annotated[int, Field(ge=1, le=500)] = 500
+    max_batch_bytes: Annotated[int, Field(ge=1, le=5 * 1024 * 1024)] = 5 * 1024 * 1024
+    max_record_bytes: Annotated[int, Field(ge=1, le=1024 * 1024)] = 1024 * 1024
+    max_attempts: PositiveInt = 5
+    backoff_base_s: Annotated[float, Field(ge=0)] = 0.1
+
+
+class Location(Strict):
+    id: Identifier
+    latitude: Annotated[float, Field(ge=-90, le=90)]
+    longitude: Annotated[float, Field(ge=-180, le=180)]
+
+
+class Source(Strict):
+    name: Identifier
+    type: Literal["simulator", "usgs_earthquakes", "open_meteo"]
+    url: Annotated[str, Field(pattern=r"^https?://")]
+    local: bool = True  # polled by the local runtime (false: needs the internet)
+    page_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    locations: list[Location] = []
+    variables: list[str] = []
+
+    @model_validator(mode="after")
+    def _open_meteo_needs_locations(self) -> "Source":
+        if self.type == "open_meteo" and not (self.locations and self.variables):
+            raise ValueError("an open_meteo source needs 'locations' and 'variables'")
+        return self
+
+
+class Producer(Strict):
+    schedule: Annotated[str, Field(pattern=r"^(rate|cron)\(.+\)$")]
+    cursor_prefix: Prefix
+    rejects_prefix: Prefix
+    max_event_age_days: PositiveInt = 30
+    max_future_skew_s: Annotated[int, Field(ge=0)] = 300
+    http: HttpSettings = HttpSettings()
+    kinesis: KinesisWriterSettings = KinesisWriterSettings()
+    sources: Annotated[list[Source], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_sources(self) -> "Producer":
+        _require_unique("source name", [s.name for s in self.sources])
+        return self
+
+    def source(self, name: str) -> Source:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise KeyError(f"no source named {name!r}; defined: {[s.name for s in self.sources]}")
+
+
+class MetricSpec(Strict):
+    unit: str
+    min: float
+    max: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "MetricSpec":
+        if self.min >= self.max:
+            raise ValueError(f"min ({self.min}) must be below max ({self.max})")
+        return self
+
+
+class Subscription(Strict):
+    protocol: Literal["email", "sms"]
+    endpoint: str
+    min_severity: Severity = "info"
+
+    @model_validator(mode="after")
+    def _endpoint_matches_protocol(self) -> "Subscription":
+        if self.protocol == "email" and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", self.endpoint):
+            raise ValueError(f"endpoint {self.endpoint!r} is not an e-mail address")
+        if self.protocol == "sms" and not re.fullmatch(r"\+[1-9]\d{6,14}", self.endpoint):
+            raise ValueError(f"endpoint {self.endpoint!r} is not an E.164 phone number")
+        return self
+
+
+class Alerts(Strict):
+    topic: TopicName
+    dead_letter_queue: TopicName
+    publish_max_attempts: PositiveInt = 3
+    subscriptions: list[Subscription] = []
+
+
+class Operations(Strict):
+    topic: TopicName
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class Flink(Strict):
+    application: Annotated[str, Field(pattern=r"^[a-zA-Z0-9_.-]{1,128}$")]
+    parallelism: PositiveInt = 1
+    checkpoint_interval_s: PositiveInt = 10
+    out_of_orderness_s: Annotated[int, Field(ge=0)] = 5
+    idle_timeout_s: PositiveInt = 10
+    late_events_prefix: Prefix
+
+
+class Window(Strict):
+    type: Literal["tumble", "hop"]
+    size_s: PositiveInt
+    slide_s: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _slide_matches_type(self) -> "Window":
+        if self.type == "hop":
+            if self.slide_s is None:
+                raise ValueError("a hop window needs slide_s")
+            if self.slide_s > self.size_s:
+                raise ValueError(f"slide_s ({self.slide_s}) must not exceed size_s ({self.size_s})")
+            if self.size_s % self.slide_s:
+                raise ValueError(f"size_s ({self.size_s}) must be a multiple of slide_s ({self.slide_s})")
+        elif self.slide_s is not None:
+            raise ValueError("slide_s is only allowed for hop windows")
+        return self
+
+
+class Rule(Strict):
+    name: Identifier
+    metric: str
+    source: str | None = None
+    entity_id: str | None = None
+    window: Window
+    aggregate: Literal["count", "sum", "avg", "min", "max"]
+    comparison: Literal[">", ">=", "<", "<=", "==", "!="]
+    threshold: float
+    severity: Severity
+    cooldown_s: Annotated[int, Field(ge=0)] = 0
+
+
+class FirehoseBuffering(Strict):
+    size_mib: Annotated[int, Field(ge=1, le=128)] = 64  # dynamic partitioning needs >= 64 in AWS
+    interval_s: Annotated[int, Field(ge=0, le=900)] = 300
+
+
+class Firehose(Strict):
+    name: StreamName
+    prefix: str
+    error_output_prefix: str
+    partition_query: str
+    buffering: FirehoseBuffering = FirehoseBuffering()
+    compression: Literal["UNCOMPRESSED", "GZIP"] = "GZIP"
+    delimiter: str = "\n"
+
+    @model_validator(mode="after")
+    def _error_prefix_rules(self) -> "Firehose":
+        # Documented: dynamic partitioning requires an error output prefix, and that prefix
+        # must contain !{firehose:error-output-type}.
+        if "!{firehose:error-output-type}" not in self.error_output_prefix:
+            raise ValueError("error_output_prefix must contain !{firehose:error-output-type}")
+        if self.buffering.interval_s == 0:
+            raise ValueError("buffering.interval_s of 0 is not allowed with dynamic partitioning")
+        return self
+
+
+class SchemaChange(Strict):
+    update: Literal["UPDATE_IN_DATABASE", "LOG"] = "UPDATE_IN_DATABASE"
+    delete: Literal["LOG", "DELETE_FROM_DATABASE", "DEPRECATE_IN_DATABASE"] = "LOG"
+
+
+class Crawler(Strict):
+    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9_-]{1,255}$")]
+    bucket: Literal["raw", "gold"]
+    path: Prefix
+    schema_change: SchemaChange = SchemaChange()
+    recrawl: Literal["CRAWL_EVERYTHING", "CRAWL_NEW_FOLDERS_ONLY"] = "CRAWL_EVERYTHING"
+
+    @model_validator(mode="after")
+    def _incremental_logs_only(self) -> "Crawler":
+        # Documented: incremental crawls force update and delete behaviour to LOG.
+        if self.recrawl == "CRAWL_NEW_FOLDERS_ONLY" and self.schema_change.delete != "LOG":
+            raise ValueError("CRAWL_NEW_FOLDERS_ONLY requires schema_change.delete: LOG")
+        return self
+
+
+class GlueTables(Strict):
+    events: Identifier
+    hourly: Identifier
+    quarantine: Identifier
+
+
+class Glue(Strict):
+    database: Identifier
+    etl_job: Annotated[str, Field(pattern=r"^[a-zA-Z0-9_-]{1,255}$")]
+    tables: GlueTables
+    crawlers: list[Crawler] = []
+
+
+class Athena(Strict):
+    workgroup: Annotated[str, Field(pattern=r"^[a-zA-Z0-9._-]{1,128}$")]
+    bytes_scanned_cutoff_mib: Annotated[int, Field(ge=10)] = 1024
+
+
+class Pipeline(Strict):
+    version: Literal[1]
+    project: Identifier
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
+    stream: Stream
+    buckets: Buckets
+    producer: Producer
+    metrics: dict[str, MetricSpec] = {}
+    alerts: Alerts
+    operations: Operations
+    flink: Flink
+    rules: list[Rule] = []
+    firehose: Firehose
+    glue: Glue
+    athena: Athena
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "Pipeline":
+        _require_unique("rule name", [r.name for r in self.rules])
+        _require_unique("crawler name", [c.name for c in self.glue.crawlers])
+        for i, rule in enumerate(self.rules):
+            if self.metrics and rule.metric not in self.metrics:
+                raise ValueError(f"rules[{i}] ({rule.name}): metric {rule.metric!r} is not declared under 'metrics'")
+        return self
+
+
+def _require_unique(what: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise ValueError(f"duplicate {what} {n!r}")
+        seen.add(n)
+
+
+def _format_errors(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        path = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        reason = e["msg"]
+        if e["type"] == "extra_forbidden":
+            reason = "unknown key"
+        elif "input" in e and e["type"] not in ("missing",) and not isinstance(e["input"], dict):
+            reason = f"{reason} (got {e['input']!r})"
+        lines.append(f"  {path}: {reason}")
+    return "\n".join(lines)
+
+
+def parse(data: object, origin: str = "pipeline definition") -> Pipeline:
+    """Validate already-parsed YAML/JSON data into a Pipeline."""
+    try:
+        return Pipeline.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(f"invalid {origin}:\n{_format_errors(err)}") from None
+
+
+def load(path: str | os.PathLike | None = None) -> Pipeline:
+    """Load the pipeline definition: `path`, else $VIGIA_PIPELINE, else the repo's pipeline.yaml."""
+    p = Path(path or os.environ.get(ENV_PATH) or DEFAULT_PATH)
+    try:
+        data = yaml.safe_load(p.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"pipeline definition not found: {p}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{p} is not valid YAML: {err}") from None
+    return parse(data, origin=str(p))

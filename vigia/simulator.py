@@ -1,0 +1,235 @@
+"""A sensor-telemetry HTTP API with seeded, deterministic anomalies and invalid items.
+
+The demo, the tests and the benchmarks poll it through the producer's `simulator` adapter.
+The same seed always yields the same items, so expected results can be computed exactly.
+
+Timeline: every `tick_s` each sensor emits one reading (a bursting sensor emits three). Time is
+cut into episodes of `episode_s`; in each episode a seeded draw makes some sensors anomalous:
+- temperature: a spike (one or two readings far above normal),
+- pressure: a drop for the whole episode,
+- vibration: sustained high values for the whole episode,
+- humidity: a burst (three readings per tick).
+Independently, some readings carry an out-of-order `ts` (a few seconds back, within the watermark
+bound, or minutes back, i.e. late), and some items are invalid (missing fields, wrong types,
+non-numeric values, absurd timestamps).
+
+API:
+  GET /v1/readings?after=<cursor>&limit=<n>  ->  {"items": [...], "next_cursor": "...", "has_more": bool}
+  GET /health
+In replay mode (default) all `count` items exist from the start, with event times from `start`.
+In live mode items appear as wall-clock time passes, stamped with the time they appear.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+from vigia.contract import format_time
+
+METRICS = {  # metric: (unit, normal low, normal high)
+    "temperature": ("celsius", 18.0, 30.0),
+    "humidity": ("percent", 30.0, 70.0),
+    "pressure": ("hpa", 990.0, 1030.0),
+    "vibration": ("mm_s", 2.0, 15.0),
+}
+METRIC_ORDER = list(METRICS)
+DEFAULT_START = datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Settings:
+    seed: int = 42
+    count: int = 3000              # replay: total items; live: no limit
+    sensors: int = 20
+    tick_s: float = 2.0
+    episode_s: int = 60
+    anomaly_rate: float = 0.06     # per sensor and episode
+    out_of_order_rate: float = 0.03
+    late_rate: float = 0.005
+    invalid_rate: float = 0.03
+    start: datetime = DEFAULT_START
+    live: bool = False
+
+
+def sensor_metric(sensor: int) -> str:
+    return METRIC_ORDER[sensor % len(METRIC_ORDER)]
+
+
+class Timeline:
+    """Generates items in order, deterministically from the seed; thread-safe and lazy."""
+
+    def __init__(self, s: Settings):
+        self.s = s
+        self.items: list[dict] = []
+        self._tick = 0
+        self._lock = threading.Lock()
+
+    def _anomalous(self, episode: int, sensor: int) -> bool:
+        return random.Random(f"{self.s.seed}:episode:{episode}:{sensor}").random() < self.s.anomaly_rate
+
+    def _emit_tick(self) -> None:
+        s, tick = self.s, self._tick
+        self._tick += 1
+        offset = tick * s.tick_s
+        episode = int(offset // s.episode_s)
+        for sensor in range(s.sensors):
+            metric = sensor_metric(sensor)
+            anomalous = self._anomalous(episode, sensor)
+            copies = 3 if anomalous and metric == "humidity" else 1
+            for copy in range(copies):
+                rng = random.Random(f"{s.seed}:{tick}:{sensor}:{copy}")
+                at = s.start + timedelta(seconds=offset + sensor * s.tick_s / s.sensors + copy * 0.01)
+                self.items.append(self._reading(rng, len(self.items), sensor, metric, at, anomalous, tick, episode))
+
+    def _reading(self, rng: random.Random, index: int, sensor: int, metric: str, at: datetime,
+                 anomalous: bool, tick: int, episode: int) -> dict:
+        s = self.s
+        unit, low, high = METRICS[metric]
+        value = rng.uniform(low, high)
+        ticks_per_episode = int(s.episode_s / s.tick_s)
+        if anomalous:
+            if metric == "temperature" and tick % ticks_per_episode in (7, 8):
+                value = rng.uniform(92.0, 120.0)       # spike
+            elif metric == "pressure":
+                value = rng.uniform(900.0, 945.0)      # drop
+            elif metric == "vibration":
+                value = rng.uniform(45.0, 80.0)        # sustained vibration
+        draw = rng.random()
+        if draw < s.late_rate:
+            at -= timedelta(seconds=rng.uniform(60, 180))      # far behind: late for the watermark
+        elif draw < s.late_rate + s.out_of_order_rate:
+            at -= timedelta(seconds=rng.uniform(0.5, 4.0))     # out of order, within the bound
+        item = {
+            "id": f"r-{s.seed}-{index:08d}",
+            "sensor": f"sensor-{sensor:03d}",
+            "site": f"plant-{'abcd'[sensor % 4]}",
+            "metric": metric,
+            "value": round(value, 3),
+            "unit": unit,
+            "ts": format_time(at),
+            "firmware": f"1.{sensor % 3}.0",
+        }
+        if rng.random() < s.invalid_rate:
+            _corrupt(item, rng)
+        return item
+
+    def available(self, now: datetime | None = None) -> int:
+        """How many items exist now (replay: all `count`; live: those whose time has come)."""
+        with self._lock:
+            if not self.s.live:
+                while len(self.items) < self.s.count:
+                    self._emit_tick()
+                return self.s.count
+            now = now or datetime.now(timezone.utc)
+            while self.s.start + timedelta(seconds=self._tick * self.s.tick_s) <= now:
+                self._emit_tick()
+            return len(self.items)
+
+    def page(self, after: int, limit: int) -> tuple[list[dict], int, bool]:
+        n = self.available()
+        end = min(after + limit, n)
+        return self.items[after:end], end, end < n
+
+
+def _corrupt(item: dict, rng: random.Random) -> None:
+    kind = rng.choice(["missing_value", "missing_sensor", "missing_ts", "value_string",
+                       "value_not_numeric", "sensor_number", "ts_epoch_zero", "ts_far_future", "ts_garbage"])
+    if kind == "missing_value":
+        del item["value"]
+    elif kind == "missing_sensor":
+        del item["sensor"]
+    elif kind == "missing_ts":
+        del item["ts"]
+    elif kind == "value_string":
+        item["value"] = str(item["value"])
+    elif kind == "value_not_numeric":
+        item["value"] = rng.choice(["n/a", "ERR", None])
+    elif kind == "sensor_number":
+        item["sensor"] = 17
+    elif kind == "ts_epoch_zero":
+        item["ts"] = "1970-01-01T00:00:00.000Z"
+    elif kind == "ts_far_future":
+        item["ts"] = "2999-12-31T23:59:59.000Z"
+    else:
+        item["ts"] = "yesterday at noon"
+
+
+def generate(settings: Settings) -> list[dict]:
+    """All items of a replay timeline (what the API serves, page by page)."""
+    t = Timeline(settings)
+    t.available()
+    return list(t.items)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    timeline: Timeline
+    faults: list[int]  # statuses answered to the first requests, then normal service
+    faults_lock = threading.Lock()
+
+    def log_message(self, fmt, *args):  # keep the log to one line per request
+        pass
+
+    def _json(self, status: int, body: dict, headers: dict | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):  # noqa: N802
+        url = urlparse(self.path)
+        if url.path == "/health":
+            return self._json(200, {"status": "ok"})
+        if url.path != "/v1/readings":
+            return self._json(404, {"error": f"no route {url.path}"})
+        with self.faults_lock:
+            fault = self.faults.pop(0) if self.faults else None
+        if fault:
+            return self._json(fault, {"error": "injected fault"}, {"Retry-After": "0"} if fault == 429 else None)
+        q = parse_qs(url.query)
+        try:
+            after = int(q.get("after", ["0"])[0] or 0)
+            limit = min(int(q.get("limit", ["500"])[0]), 10_000)
+        except ValueError:
+            return self._json(400, {"error": "after and limit must be integers"})
+        items, nxt, more = self.timeline.page(after, limit)
+        self._json(200, {"items": items, "next_cursor": str(nxt), "has_more": more})
+
+
+def make_server(settings: Settings, host: str = "127.0.0.1", port: int = 8765,
+                faults: list[int] | None = None) -> ThreadingHTTPServer:
+    handler = type("Handler", (_Handler,), {"timeline": Timeline(settings), "faults": list(faults or [])})
+    return ThreadingHTTPServer((host, port), handler)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--seed", type=int, default=Settings.seed)
+    ap.add_argument("--count", type=int, default=Settings.count)
+    ap.add_argument("--sensors", type=int, default=Settings.sensors)
+    ap.add_argument("--live", action="store_true", help="items appear in real time, stamped now")
+    ap.add_argument("--tick-s", type=float, default=Settings.tick_s)
+    ap.add_argument("--faults", default="", help="comma-separated HTTP statuses for the first requests")
+    a = ap.parse_args(argv)
+    start = datetime.now(timezone.utc) if a.live else DEFAULT_START
+    settings = Settings(seed=a.seed, count=a.count, sensors=a.sensors, live=a.live, tick_s=a.tick_s, start=start)
+    faults = [int(f) for f in a.faults.split(",") if f]
+    server = make_server(settings, port=a.port, faults=faults)
+    print(f"simulator on http://127.0.0.1:{a.port} seed={a.seed} live={a.live}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
