@@ -66,5 +66,19 @@ def validate_cmd(ctx: click.Context) -> None:
     click.echo(f"ok: stream {p.stream.name}, {len(p.producer.sources)} sources, {len(p.rules)} rules")
 
 
+@main.command()
+@click.option("--seed", type=int, default=None, help="Simulator seed (default: the simulator's).")
+@click.option("--count", type=int, default=None, help="Simulator items to replay.")
+@click.pass_context
+def demo(ctx: click.Context, seed: int | None, count: int | None) -> None:
+    """Run the whole pipeline locally on the simulator's data and summarise what happened."""
+    from vigia import demo as demo_mod, simulator
+
+    defaults = simulator.Settings()
+    settings = simulator.Settings(seed=seed if seed is not None else defaults.seed,
+                                  count=count if count is not None else defaults.count)
+    demo_mod.run(_pipeline(ctx), settings)
+
+
 if __name__ == "__main__":
     sys.exit(main())
