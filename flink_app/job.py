@@ -1,0 +1,224 @@
+"""The real-time job: Kinesis -> JSON in the JVM -> compiled rule SQL -> cooldown -> SNS.
+
+Layout of the one job:
+  source table `source_events` (Kinesis connector, or a JSON-lines directory for tests/benchmarks),
+    rowtime from `event_time`, WATERMARK rowtime - out_of_orderness
+  view `routed`: each row gets exactly one route: invalid (a field the rules need is missing),
+    late (rowtime <= CURRENT_WATERMARK: no window can take it any more), or on_time
+  view `events` (on_time rows) -> the compiled rules (window TVFs, UNION ALL) -> alert rows
+  alert rows -> keyed by (rule, entity) -> Cooldown (keyed state, checkpointed) -> deliver
+  late and invalid rows -> deliver (stored under the raw bucket's late prefix, counted)
+`deliver` publishes alerts to SNS (retries, then the DLQ) and stores dropped events; with
+sink=collect the tagged JSON records are returned to the caller instead (tests, benchmark).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from pyflink.common import Configuration, Types
+from pyflink.datastream import KeyedProcessFunction, MapFunction, RuntimeContext, StreamExecutionEnvironment
+from pyflink.datastream.state import ValueStateDescriptor
+from pyflink.table import StreamTableEnvironment
+
+from flink_app import rules as rules_mod
+from flink_app.properties import JobSettings
+from vigia.config import Pipeline
+from vigia.contract import columns
+
+FLINK_TYPES = {"string": "STRING", "double": "DOUBLE", "int": "INT", "map<string,string>": "MAP<STRING, STRING>"}
+REQUIRED = ("event_id", "entity_id", "metric", "value", "event_time")
+
+
+def source_ddl(s: JobSettings, bound_s: int) -> str:
+    """The envelope's columns, derived from the contract, plus the event-time attribute."""
+    cols = []
+    for c in columns():
+        typ = "TIMESTAMP_LTZ(3)" if c.type == "timestamp" else FLINK_TYPES[c.type]
+        cols.append(f"  `{c.name}` {typ}")
+    # A row whose event_time could not be parsed gets epoch 0: routed as invalid, and it can never
+    # move the watermark (a NULL rowtime would fail the job).
+    cols.append("  rowtime AS COALESCE(`event_time`, TO_TIMESTAMP_LTZ(0, 3))")
+    cols.append(f"  WATERMARK FOR rowtime AS rowtime - INTERVAL '{bound_s}' SECOND")
+    options = {"format": "json", "json.ignore-parse-errors": "true", "json.timestamp-format.standard": "ISO-8601"}
+    if s.source_connector == "kinesis":
+        options.update({"connector": "kinesis", "stream.arn": s.stream_arn, "aws.region": s.region,
+                        "source.init.position": s.init_position})
+        if s.init_timestamp:
+            options["source.init.timestamp"] = s.init_timestamp
+        if s.aws_endpoint:  # the local runtime: moto with static test credentials
+            options.update({"aws.endpoint": s.aws_endpoint, "aws.trust.all.certificates": "true",
+                            "aws.credentials.provider": "BASIC",
+                            "aws.credentials.provider.basic.accesskeyid": "testing",
+                            "aws.credentials.provider.basic.secretkey": "testing"})
+    elif s.source_connector == "filesystem":
+        options.update({"connector": "filesystem", "path": Path(s.source_path).resolve().as_uri()})
+        if s.source_monitor_s:
+            options["source.monitor-interval"] = f"{s.source_monitor_s} s"
+    else:
+        raise ValueError(f"source.connector must be kinesis or filesystem, got {s.source_connector!r}")
+    with_clause = ",\n".join(f"  '{k}' = '{v}'" for k, v in options.items())
+    return "CREATE TABLE source_events (\n" + ",\n".join(cols) + f"\n) WITH (\n{with_clause}\n)"
+
+
+ROUTED_VIEW = f"""CREATE TEMPORARY VIEW routed AS
+SELECT *, CASE
+    WHEN {' OR '.join(f'`{c}` IS NULL' for c in REQUIRED)} THEN 'invalid'
+    WHEN CURRENT_WATERMARK(rowtime) IS NOT NULL AND rowtime <= CURRENT_WATERMARK(rowtime) THEN 'late'
+    ELSE 'on_time' END AS route
+FROM source_events"""
+EVENTS_VIEW = "CREATE TEMPORARY VIEW events AS SELECT * FROM routed WHERE route = 'on_time'"
+
+
+def dropped_sql() -> str:
+    names = ", ".join(f"`{c.name}`" for c in columns() if c.type != "timestamp")
+    return (f"SELECT route, {names}, DATE_FORMAT(`event_time`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''') AS event_time_text, "
+            f"DATE_FORMAT(`ingest_time`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''') AS ingest_time_text "
+            f"FROM routed WHERE route <> 'on_time'")
+
+
+def configure(p: Pipeline, s: JobSettings, jars: list[str] | None = None, local: bool = True) -> Configuration:
+    conf = Configuration()
+    conf.set_string("parallelism.default", str(p.flink.parallelism))
+    conf.set_string("table.local-time-zone", "UTC")
+    conf.set_string("table.exec.source.idle-timeout", f"{p.flink.idle_timeout_s} s")
+    conf.set_string("execution.checkpointing.interval", f"{p.flink.checkpoint_interval_s} s")
+    conf.set_string("execution.checkpointing.mode", "EXACTLY_ONCE")
+    if jars:
+        conf.set_string("pipeline.jars", ";".join(Path(j).resolve().as_uri() for j in jars))
+    if s.checkpoint_dir:
+        conf.set_string("execution.checkpointing.dir", s.checkpoint_dir)
+        conf.set_string("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
+    if s.restore_from:
+        conf.set_string("execution.state-recovery.path", s.restore_from)
+    if local:  # the mini-cluster's Python workers must use this interpreter (and its venv)
+        conf.set_string("python.executable", sys.executable)
+        conf.set_string("python.client.executable", sys.executable)
+    return conf
+
+
+class CooldownFunction(KeyedProcessFunction):
+    """Keyed by (rule, entity): lets an alert through unless the rule's cooldown suppresses it."""
+
+    def __init__(self, rule_dicts: list[dict]):
+        self.rule_dicts = rule_dicts
+
+    def open(self, ctx: RuntimeContext):
+        from vigia.config import Rule
+
+        self.rules = {d["name"]: Rule.model_validate(d) for d in self.rule_dicts}
+        self.last = ctx.get_state(ValueStateDescriptor("last_alert_window_start", Types.DOUBLE()))
+        self.suppressed = ctx.get_metrics_group().counter("alertsSuppressed")
+
+    def process_element(self, row, ctx):
+        from flink_app.alerts import admit, from_row
+
+        rule = self.rules[row[0]]
+        alert = from_row(rule, row[1], row[2], row[3], row[4], row[5], row[6])
+        start = _epoch_s(row[3])
+        if admit(self.last.value(), start, rule.cooldown_s, self.last.update):
+            yield json.dumps({"kind": "alert", **alert.to_dict()}, sort_keys=True)
+        else:
+            self.suppressed.inc()
+
+
+def _epoch_s(t) -> float:
+    from datetime import timezone
+
+    return (t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t).timestamp()
+
+
+def _dropped_json(row) -> str:
+    names = [c.name for c in columns() if c.type != "timestamp"]
+    record = {"kind": row[0]}
+    record.update({n: row[i + 1] for i, n in enumerate(names)})
+    record["event_time"], record["ingest_time"] = row[len(names) + 1], row[len(names) + 2]
+    return json.dumps(record, sort_keys=True, default=str)
+
+
+class Deliver(MapFunction):
+    """Side effects of the job's output: publish alerts, store and count late/invalid events."""
+
+    def __init__(self, s: JobSettings, p: Pipeline):
+        self.s = s
+        self.prefix = p.flink.late_events_prefix
+        self.max_attempts = p.alerts.publish_max_attempts
+
+    def open(self, ctx: RuntimeContext):
+        import boto3
+
+        from flink_app.publisher import Publisher
+
+        endpoint = self.s.aws_endpoint or None
+        self.publisher = Publisher(self.s.alert_topic_arn, self.s.alert_dlq_url, self.s.region,
+                                   self.max_attempts, endpoint_url=endpoint)
+        self.s3 = boto3.client("s3", region_name=self.s.region, **({"endpoint_url": endpoint} if endpoint else {}))
+        group = ctx.get_metrics_group()
+        self.counters = {k: group.counter(n) for k, n in (("late", "lateEvents"), ("invalid", "invalidEvents"),
+                                                          ("published", "alertsPublished"),
+                                                          ("dead-lettered", "alertsDeadLettered"))}
+
+    def map(self, value: str) -> str:
+        from flink_app.alerts import Alert
+
+        record = json.loads(value)
+        kind = record.pop("kind")
+        if kind == "alert":
+            out = self.publisher.publish(Alert(**record))
+            self.counters[out.status].inc()
+            return f"alert {out.alert_id} {out.status} after {out.attempts} attempt(s): {out.detail}"
+        self.counters[kind].inc()
+        key = dropped_key(self.prefix, kind, record)
+        self.s3.put_object(Bucket=self.s.late_bucket, Key=key, Body=json.dumps(record, sort_keys=True).encode(),
+                           ContentType="application/json")
+        return f"{kind} event stored at s3://{self.s.late_bucket}/{key}"
+
+
+def dropped_key(prefix: str, kind: str, record: dict) -> str:
+    """Deterministic object name per event, so a replay after a restart overwrites, never doubles."""
+    import hashlib
+
+    day = (record.get("event_time") or "unknown")[:10]
+    name = record.get("event_id") or hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:32]
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(name))
+    return f"{prefix}{kind}/dt={day}/{safe}.json"
+
+
+def build(env: StreamExecutionEnvironment, p: Pipeline, s: JobSettings, rules: list | None = None):
+    """Declare the job on `env`; returns the stream of tagged JSON output records."""
+    rules = rules if rules is not None else rules_mod.rules_of(p)
+    query = rules_mod.compile_rules(rules)
+    t_env = StreamTableEnvironment.create(env)
+    t_env.get_config().set("table.local-time-zone", "UTC")
+    t_env.execute_sql(source_ddl(s, p.flink.out_of_orderness_s))
+    t_env.execute_sql(ROUTED_VIEW)
+    t_env.execute_sql(EVENTS_VIEW)
+    alerts = t_env.to_data_stream(t_env.sql_query(query))
+    cooled = (alerts.key_by(lambda r: f"{r[0]}|{r[1]}", key_type=Types.STRING())
+              .process(CooldownFunction([r.model_dump(mode="json") for r in rules]), output_type=Types.STRING()))
+    dropped = t_env.to_data_stream(t_env.sql_query(dropped_sql())).map(_dropped_json, output_type=Types.STRING())
+    return cooled.union(dropped)
+
+
+def run(p: Pipeline, s: JobSettings, jars: list[str] | None = None, local: bool = True):
+    """Build and submit the job; with sink=sns it delivers and prints a line per output record."""
+    env = StreamExecutionEnvironment.get_execution_environment(configure(p, s, jars, local))
+    out = build(env, p, s)
+    if s.sink == "sns":
+        out.map(Deliver(s, p), output_type=Types.STRING()).print()
+    else:
+        out.print()
+    return env.execute_async(p.flink.application) if local else env.execute(p.flink.application)
+
+
+def default_jars() -> list[str]:
+    """The Kinesis connector jar: in the zip under lib/, locally from the connector build."""
+    here = Path(__file__).resolve().parent
+    candidates = [here.parent / "lib", here.parent / "build" / "flink-connector"]
+    env_jar = os.environ.get("VIGIA_FLINK_JARS")
+    if env_jar:
+        return [j for j in env_jar.split(os.pathsep) if j]
+    return [str(j) for d in candidates if d.is_dir() for j in sorted(d.glob("*.jar"))][:1]
