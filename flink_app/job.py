@@ -31,6 +31,7 @@ from vigia.contract import columns
 
 FLINK_TYPES = {"string": "STRING", "double": "DOUBLE", "int": "INT", "map<string,string>": "MAP<STRING, STRING>"}
 REQUIRED = ("event_id", "entity_id", "metric", "value", "event_time")
+INVALID = " OR ".join(f"`{c}` IS NULL" for c in REQUIRED)
 
 
 def source_ddl(s: JobSettings, bound_s: int) -> str:
@@ -39,9 +40,9 @@ def source_ddl(s: JobSettings, bound_s: int) -> str:
     for c in columns():
         typ = "TIMESTAMP_LTZ(3)" if c.type == "timestamp" else FLINK_TYPES[c.type]
         cols.append(f"  `{c.name}` {typ}")
-    # A row whose event_time could not be parsed gets epoch 0: routed as invalid, and it can never
-    # move the watermark (a NULL rowtime would fail the job).
-    cols.append("  rowtime AS COALESCE(`event_time`, TO_TIMESTAMP_LTZ(0, 3))")
+    # An invalid row (a field the rules need is missing or unparseable) gets epoch 0: it is routed
+    # out as invalid and can never move the watermark (a NULL rowtime would fail the job).
+    cols.append(f"  rowtime AS CASE WHEN {INVALID} THEN TO_TIMESTAMP_LTZ(0, 3) ELSE `event_time` END")
     cols.append(f"  WATERMARK FOR rowtime AS rowtime - INTERVAL '{bound_s}' SECOND")
     options = {"format": "json", "json.ignore-parse-errors": "true", "json.timestamp-format.standard": "ISO-8601"}
     if s.source_connector == "kinesis":
@@ -66,7 +67,7 @@ def source_ddl(s: JobSettings, bound_s: int) -> str:
 
 ROUTED_VIEW = f"""CREATE TEMPORARY VIEW routed AS
 SELECT *, CASE
-    WHEN {' OR '.join(f'`{c}` IS NULL' for c in REQUIRED)} THEN 'invalid'
+    WHEN {INVALID} THEN 'invalid'
     WHEN CURRENT_WATERMARK(rowtime) IS NOT NULL AND rowtime <= CURRENT_WATERMARK(rowtime) THEN 'late'
     ELSE 'on_time' END AS route
 FROM source_events"""

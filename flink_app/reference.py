@@ -80,7 +80,7 @@ def _matches(r: Rule, e: dict) -> bool:
 def _ms(e: dict) -> int | None:
     try:
         return round(parse_time(e["event_time"]).timestamp() * 1000)
-    except (TypeError, ValueError, AttributeError):
+    except (KeyError, TypeError, ValueError, AttributeError):
         return None
 
 
