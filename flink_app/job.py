@@ -205,14 +205,14 @@ def build(env: StreamExecutionEnvironment, p: Pipeline, s: JobSettings, rules: l
 
 
 def run(p: Pipeline, s: JobSettings, jars: list[str] | None = None, local: bool = True):
-    """Build and submit the job; with sink=sns it delivers and prints a line per output record."""
+    """Build and run the job; with sink=sns it delivers, and prints a line per output record."""
     env = StreamExecutionEnvironment.get_execution_environment(configure(p, s, jars, local))
     out = build(env, p, s)
     if s.sink == "sns":
         out.map(Deliver(s, p), output_type=Types.STRING()).print()
     else:
         out.print()
-    return env.execute_async(p.flink.application) if local else env.execute(p.flink.application)
+    return env.execute(p.flink.application)  # runs until cancelled (the source is unbounded)
 
 
 def default_jars() -> list[str]:

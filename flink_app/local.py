@@ -1,0 +1,141 @@
+"""Run the job on the local runtime: a background `python -m flink_app.main` on the Flink mini-cluster.
+
+The job process gets the same runtime-properties file format as the service, pointing at the moto
+endpoint, and the JVM option that turns CBOR off (moto answers CBOR requests with HTTP 500). It is
+tracked like the other local services (.local/pids/<name>.pid), so `vigia down` stops it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import boto3
+import yaml
+
+from flink_app import properties, rules
+from vigia import ingest
+from vigia.config import Pipeline
+from vigia.contract import format_time, parse_time
+from vigia.local import aws, provision, services
+
+ROOT = Path(__file__).resolve().parent.parent
+JAR = ROOT / "build" / "flink-connector" / "vigia-kinesis-connector.jar"
+SERVICE = "flink"
+
+
+def ensure_connector_jar() -> Path:
+    """Build the Kinesis connector jar with make if it is missing (Maven, on a clean machine too)."""
+    if not JAR.exists():
+        subprocess.run(["make", "-s", "flink-connector"], cwd=ROOT, check=False)
+    if not JAR.exists():
+        raise RuntimeError(f"the Kinesis connector jar is missing: {JAR} (run `make flink-connector`)")
+    return JAR
+
+
+def dlq_url(p: Pipeline) -> str:
+    return boto3.client("sqs", region_name=p.region).get_queue_url(QueueName=p.alerts.dead_letter_queue)["QueueUrl"]
+
+
+def start(p: Pipeline, state_dir: Path, *, name: str = SERVICE, port: int | None = None,
+          init_position: str = "TRIM_HORIZON", checkpoint_dir: str = "", restore_from: str = "") -> int:
+    """Write the pipeline and properties files under `state_dir` and start the job; returns its pid."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    pipeline_file = state_dir / "pipeline.yaml"
+    pipeline_file.write_text(yaml.safe_dump(p.model_dump(mode="json"), sort_keys=False))
+    settings = properties.for_local(p, aws.endpoint(port), dlq_url(p), init_position=init_position,
+                                    pipeline_path=str(pipeline_file), checkpoint_dir=checkpoint_dir,
+                                    restore_from=restore_from)
+    props = properties.write(settings, state_dir / "application_properties.json")
+    env = {**os.environ, **aws.env(p.region, port), properties.ENV: str(props),
+           "VIGIA_FLINK_JARS": str(ensure_connector_jar()),
+           "JAVA_TOOL_OPTIONS": (os.environ.get("JAVA_TOOL_OPTIONS", "") + " -Daws.cborEnabled=false").strip()}
+    services.stop(name)
+    for d in ("pids", "logs"):
+        (services.STATE_DIR / d).mkdir(parents=True, exist_ok=True)
+    with open(services.log_file(name), "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "flink_app.main"], stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=env, cwd=ROOT, start_new_session=True)
+    services.pid_file(name).write_text(str(proc.pid))
+    return proc.pid
+
+
+def stop(name: str = SERVICE) -> bool:
+    return services.stop(name)
+
+
+def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
+    """The newest completed checkpoint (a chk-N directory with its _metadata) under `checkpoint_dir`."""
+    done = [m.parent for m in checkpoint_dir.glob("*/chk-*/_metadata")]
+    return max(done, key=lambda d: int(d.name.split("-")[1]), default=None)
+
+
+def end_of_replay_markers(p: Pipeline) -> list[dict]:
+    """One contract-valid `clock_tick` event per shard, later than every event in the stream by the
+    longest window plus the watermark bound, so every window of a replayed (finite) dataset closes.
+    A live stream needs none: newer events close the windows. Matches no rule (metric clock_tick)."""
+    kinesis = boto3.client("kinesis", region_name=p.region)
+    shards = [s for s in kinesis.list_shards(StreamName=p.stream.name)["Shards"]
+              if "EndingSequenceNumber" not in s["SequenceNumberRange"]]
+    latest = max(parse_time(e["event_time"]) for e in ingest.read_stream(p))
+    at = latest + timedelta(seconds=rules.max_window_s(list(p.rules)) + p.flink.out_of_orderness_s + 1)
+    markers = []
+    for shard in shards:
+        lo, hi = int(shard["HashKeyRange"]["StartingHashKey"]), int(shard["HashKeyRange"]["EndingHashKey"])
+        entity = next(f"vigia-clock-{n}" for n in range(100_000)
+                      if lo <= int(hashlib.md5(f"vigia-clock-{n}".encode()).hexdigest(), 16) <= hi)
+        markers.append({"schema_version": 1, "event_id": f"clock-{entity}-{format_time(at)}", "source": "vigia",
+                        "entity_id": entity, "metric": "clock_tick", "value": 0, "unit": "none",
+                        "event_time": format_time(at), "ingest_time": format_time(at)})
+    kinesis.put_records(StreamName=p.stream.name,
+                        Records=[{"Data": json.dumps(m).encode(), "PartitionKey": m["entity_id"]} for m in markers])
+    return markers
+
+
+def inbox_alerts(p: Pipeline, wait_s: float = 1) -> list[dict]:
+    """Drain the local inbox queue (subscribed to the alert topic): the alerts SNS delivered."""
+    sqs = boto3.client("sqs", region_name=p.region)
+    url = sqs.get_queue_url(QueueName=provision.inbox_queue_name(p))["QueueUrl"]
+    out = []
+    while True:
+        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=int(wait_s)).get("Messages", [])
+        if not msgs:
+            return out
+        for m in msgs:
+            envelope = json.loads(m["Body"])
+            out.append({**json.loads(envelope["Message"]), "_received_at": time.time(),
+                        "_attributes": envelope.get("MessageAttributes", {})})
+        sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                                                        for i, m in enumerate(msgs)])
+
+
+def wait_for_alerts(p: Pipeline, want: set[str], timeout_s: float, job_name: str = SERVICE,
+                    received: list[dict] | None = None) -> list[dict]:
+    """Poll the inbox until every alert id in `want` arrived or the deadline passes."""
+    received = received if received is not None else []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        received.extend(inbox_alerts(p))
+        if want <= {a["alert_id"] for a in received}:
+            break
+        if services.running_pid(job_name) is None:
+            tail = "\n".join(services.log_file(job_name).read_text().splitlines()[-30:])
+            raise RuntimeError(f"the Flink job exited early; log tail:\n{tail}")
+    return received
+
+
+
+def expected(p: Pipeline):
+    """What the job must deliver for the events now in the stream: the reference evaluator over
+    them in stream order, partitioned by shard as the job's per-shard watermarks are."""
+    from flink_app import reference
+
+    shards = boto3.client("kinesis", region_name=p.region).list_shards(StreamName=p.stream.name)["Shards"]
+    return reference.evaluate(ingest.read_stream(p), rules.rules_of(p), p.flink.out_of_orderness_s,
+                              partition_of=reference.kinesis_partitioner(shards))

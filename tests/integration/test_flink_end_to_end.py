@@ -1,0 +1,104 @@
+"""End to end on the local runtime: simulator -> producer -> Kinesis (moto) -> the job with the
+Kinesis connector -> SNS -> the inbox SQS queue subscribed to the alert topic.
+
+The expected alerts come from the reference evaluator over what is in the stream. The job runs as
+its own process (`python -m flink_app.main`, as flink_app/local.py starts it) with CBOR off.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+
+import boto3
+import pytest
+
+from flink_app import local
+from producer import handler as producer
+from tests.conftest import unique_pipeline
+from vigia import config, simulator
+
+pytest.importorskip("pyflink")
+pytestmark = pytest.mark.integration
+
+
+@contextmanager
+def simulator_source(p: config.Pipeline, count: int):
+    """A simulator replaying `count` items on a free port, and `p` pointing its source there."""
+    server = simulator.make_server(simulator.Settings(count=count), port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    data = p.model_dump(mode="json")
+    for s in data["producer"]["sources"]:
+        if s["name"] == "simulator":
+            s["url"] = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield config.parse(data)
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def job_state(tmp_path, monkeypatch):
+    monkeypatch.setattr(local.services, "STATE_DIR", tmp_path / "state")
+    local.ensure_connector_jar()
+    yield tmp_path
+    local.stop()
+
+
+def late_objects(p: config.Pipeline) -> set[str]:
+    s3 = boto3.client("s3", region_name=p.region)
+    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=p.buckets.raw, Prefix=f"{p.flink.late_events_prefix}late/") for o in page.get("Contents", [])]
+    return {k.rsplit("/", 1)[1].removesuffix(".json") for k in keys}
+
+
+def test_alerts_reach_the_subscribed_queue(local_pipeline, aws_env, job_state):
+    with simulator_source(local_pipeline, count=1200) as p:
+        produced = producer.run(p, ["simulator"], local_only=True)
+        assert produced["produced"] > 1000
+        local.end_of_replay_markers(p)
+        expected = local.expected(p)
+        want = expected.alert_ids
+        assert want, "the simulator's seeded anomalies must raise alerts"
+        local.start(p, job_state / "job", port=aws_env)
+        received = local.wait_for_alerts(p, want, timeout_s=240)
+        received += local.inbox_alerts(p, wait_s=2)  # anything extra that was on its way
+    assert {a["alert_id"] for a in received} == want
+    by_id = {a.alert_id: a for a in expected.alerts}
+    for a in received:  # the payload, and the attributes subscription filter policies match on
+        assert a["rule"] == by_id[a["alert_id"]].rule and a["severity"] == by_id[a["alert_id"]].severity
+        assert a["_attributes"]["severity"]["Value"] == a["severity"]
+        assert a["_attributes"]["rule"]["Value"] == a["rule"]
+    # Late events were stored, one object per event, none aggregated.
+    assert late_objects(p) == {e["event_id"] for e in expected.late}
+
+
+def test_restart_from_checkpoint_delivers_every_alert(aws_env, job_state):
+    from vigia.local import provision
+
+    base = config.load().model_dump(mode="json")
+    base["flink"]["checkpoint_interval_s"] = 2
+    p0 = unique_pipeline(config.parse(base), f"restart{time.time_ns() % 10**8}")
+    provision.provision(p0, aws_env)
+    ckpt = job_state / "checkpoints"
+    with simulator_source(p0, count=600) as p:   # the first part of the timeline
+        producer.run(p, ["simulator"], local_only=True)
+        local.start(p, job_state / "job", port=aws_env, checkpoint_dir=ckpt.as_uri())
+        deadline = time.monotonic() + 240
+        while local.latest_checkpoint(ckpt) is None or int(local.latest_checkpoint(ckpt).name[4:]) < 2:
+            assert time.monotonic() < deadline, "no checkpoint completed"
+            assert local.services.running_pid(local.SERVICE), "the job exited"
+            time.sleep(0.5)
+        local.stop()                              # killed mid-stream
+        first = local.inbox_alerts(p)
+    with simulator_source(p0, count=1200) as p:   # the producer resumes at its cursor
+        producer.run(p, ["simulator"], local_only=True)
+        local.end_of_replay_markers(p)
+        want = local.expected(p).alert_ids
+        # LATEST: the second part is already in the stream, so only the restored shard positions
+        # (not the initial position) can make the job read it.
+        local.start(p, job_state / "job", port=aws_env, init_position="LATEST", checkpoint_dir=ckpt.as_uri(),
+                    restore_from=str(local.latest_checkpoint(ckpt)))
+        received = local.wait_for_alerts(p, want, timeout_s=240, received=list(first))
+    assert {a["alert_id"] for a in received} == want
