@@ -74,10 +74,20 @@ FROM source_events"""
 EVENTS_VIEW = "CREATE TEMPORARY VIEW events AS SELECT * FROM routed WHERE route = 'on_time'"
 
 
-def dropped_sql() -> str:
-    names = ", ".join(f"`{c.name}`" for c in columns() if c.type != "timestamp")
-    return (f"SELECT route, {names}, DATE_FORMAT(`event_time`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''') AS event_time_text, "
-            f"DATE_FORMAT(`ingest_time`, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''') AS ingest_time_text "
+TIME_TEXT = "DATE_FORMAT({}, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')"
+
+
+def output_sql(rules_query: str) -> str:
+    """Alerts and dropped (late, invalid) events as ONE query over ONE scan of the source, so both
+    see the same watermark and every event ends in exactly one of them. Common schema:
+    kind, rule, entity_id, metric, window_start, window_end, observed, event_count, payload."""
+    fields = ", ".join(f"KEY '{c.name}' VALUE "
+                       + (TIME_TEXT.format(f"`{c.name}`") if c.type == "timestamp" else f"`{c.name}`")
+                       for c in columns())
+    return (f"SELECT 'alert' AS kind, rule, entity_id, metric, window_start, window_end, observed, event_count, "
+            f"CAST(NULL AS STRING) AS payload FROM (\n{rules_query}\n)\nUNION ALL\n"
+            f"SELECT route, CAST(NULL AS STRING), entity_id, metric, CAST(NULL AS TIMESTAMP(3)), "
+            f"CAST(NULL AS TIMESTAMP(3)), CAST(NULL AS DOUBLE), CAST(NULL AS BIGINT), JSON_OBJECT({fields}) "
             f"FROM routed WHERE route <> 'on_time'")
 
 
@@ -102,7 +112,8 @@ def configure(p: Pipeline, s: JobSettings, jars: list[str] | None = None, local:
 
 
 class CooldownFunction(KeyedProcessFunction):
-    """Keyed by (rule, entity): lets an alert through unless the rule's cooldown suppresses it."""
+    """Keyed by (rule, entity): lets an alert through unless the rule's cooldown suppresses it.
+    Dropped events (keyed by kind and content) pass through as tagged JSON."""
 
     def __init__(self, rule_dicts: list[dict]):
         self.rule_dicts = rule_dicts
@@ -117,27 +128,25 @@ class CooldownFunction(KeyedProcessFunction):
     def process_element(self, row, ctx):
         from flink_app.alerts import admit, from_row
 
-        rule = self.rules[row[0]]
-        alert = from_row(rule, row[1], row[2], row[3], row[4], row[5], row[6])
-        start = _epoch_s(row[3])
-        if admit(self.last.value(), start, rule.cooldown_s, self.last.update):
+        if row[0] != "alert":
+            yield json.dumps({"kind": row[0], **json.loads(row[8])}, sort_keys=True)
+            return
+        rule = self.rules[row[1]]
+        alert = from_row(rule, row[2], row[3], row[4], row[5], row[6], row[7])
+        if admit(self.last.value(), _epoch_s(row[4]), rule.cooldown_s, self.last.update):
             yield json.dumps({"kind": "alert", **alert.to_dict()}, sort_keys=True)
         else:
             self.suppressed.inc()
+
+
+def _key(row) -> str:
+    return f"{row[1]}|{row[2]}" if row[0] == "alert" else f"{row[0]}|{row[8]}"
 
 
 def _epoch_s(t) -> float:
     from datetime import timezone
 
     return (t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t).timestamp()
-
-
-def _dropped_json(row) -> str:
-    names = [c.name for c in columns() if c.type != "timestamp"]
-    record = {"kind": row[0]}
-    record.update({n: row[i + 1] for i, n in enumerate(names)})
-    record["event_time"], record["ingest_time"] = row[len(names) + 1], row[len(names) + 2]
-    return json.dumps(record, sort_keys=True, default=str)
 
 
 class Deliver(MapFunction):
@@ -197,11 +206,9 @@ def build(env: StreamExecutionEnvironment, p: Pipeline, s: JobSettings, rules: l
     t_env.execute_sql(source_ddl(s, p.flink.out_of_orderness_s))
     t_env.execute_sql(ROUTED_VIEW)
     t_env.execute_sql(EVENTS_VIEW)
-    alerts = t_env.to_data_stream(t_env.sql_query(query))
-    cooled = (alerts.key_by(lambda r: f"{r[0]}|{r[1]}", key_type=Types.STRING())
-              .process(CooldownFunction([r.model_dump(mode="json") for r in rules]), output_type=Types.STRING()))
-    dropped = t_env.to_data_stream(t_env.sql_query(dropped_sql())).map(_dropped_json, output_type=Types.STRING())
-    return cooled.union(dropped)
+    rows = t_env.to_data_stream(t_env.sql_query(output_sql(query)))
+    return (rows.key_by(_key, key_type=Types.STRING())
+            .process(CooldownFunction([r.model_dump(mode="json") for r in rules]), output_type=Types.STRING()))
 
 
 def run(p: Pipeline, s: JobSettings, jars: list[str] | None = None, local: bool = True):
