@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS := local,flink,spark,infra,dev
 
-.PHONY: demo test test-unit bench up down status install clean
+.PHONY: demo test test-unit bench up down status install clean package-flink
 
 install: $(STAMP)
 
@@ -40,3 +40,9 @@ bench: $(STAMP)
 
 clean: down
 	rm -rf .local
+
+# The Managed Service for Apache Flink application: build/flink/vigia-flink.zip (main.py, lib/ with the
+# Kinesis connector jar, python-packages/) and build/flink/run-options.json (flink_app/README.md).
+package-flink: $(STAMP)
+	$(MAKE) -s flink-connector
+	$(PY) -m flink_app.package

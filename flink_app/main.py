@@ -26,12 +26,17 @@ def pipeline_path(settings) -> Path | None:
 
 
 def main() -> int:
+    import yaml
+
     from flink_app import properties, rules
     from vigia import config
 
     try:
         settings = properties.load()
-        pipeline = config.load(pipeline_path(settings))
+        path = pipeline_path(settings) or config.DEFAULT_PATH
+        # Rules first, one by one, so a bad rule is reported by its name (not only its index).
+        rules.validate_raw((yaml.safe_load(path.read_text()) or {}).get("rules", []))
+        pipeline = config.load(path)
         rules.compile_rules(rules.rules_of(pipeline))
     except (properties.PropertiesError, config.ConfigError, rules.RuleError) as err:
         print(f"vigia flink job: cannot start: {err}", file=sys.stderr, flush=True)
