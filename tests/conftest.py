@@ -71,4 +71,44 @@ def local_pipeline(aws_env) -> config.Pipeline:
     return p
 
 
-ROOT = Path(__file__).resolve().parent.parent
+
+
+
+def with_source(p: config.Pipeline, name: str, **changes) -> config.Pipeline:
+    """A copy of `p` with fields of source `name` changed (e.g. its url)."""
+    data = p.model_dump(mode="json")
+    for s in data["producer"]["sources"]:
+        if s["name"] == name:
+            s.update(changes)
+    return config.parse(data)
+
+
+def with_settings(p: config.Pipeline, section: str, **changes) -> config.Pipeline:
+    """A copy of `p` with keys of a dotted `section` (e.g. "producer.kinesis") changed."""
+    data = p.model_dump(mode="json")
+    node = data
+    for key in section.split("."):
+        node = node[key]
+    node.update(changes)
+    return config.parse(data)
+
+
+@pytest.fixture
+def simulator_server():
+    """Start a simulator on a free port: `start(settings, faults=[...]) -> url`."""
+    import threading
+
+    from vigia import simulator
+
+    servers = []
+
+    def start(settings, faults=None) -> str:
+        srv = simulator.make_server(settings, port=0, faults=faults)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+        return f"http://127.0.0.1:{srv.server_address[1]}"
+
+    yield start
+    for srv in servers:
+        srv.shutdown()
+        srv.server_close()
