@@ -17,7 +17,8 @@ def test_same_seed_same_items_other_seed_other_items():
 def test_anomalies_out_of_order_late_and_invalid_items_are_present():
     s = simulator.Settings(seed=42, count=6000)
     items = simulator.generate(s)
-    valid = [i for i in items if isinstance(i.get("value"), float) and str(i.get("ts", "")).startswith("2026")]
+    valid = [i for i in items if isinstance(i.get("value"), float) and isinstance(i.get("sensor"), str)
+             and str(i.get("ts", "")).startswith("2026")]
     by_metric = defaultdict(list)
     for i in valid:
         by_metric[i["metric"]].append(i["value"])
@@ -35,6 +36,6 @@ def test_anomalies_out_of_order_late_and_invalid_items_are_present():
 
 def test_live_mode_serves_only_items_whose_time_has_come():
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    t = simulator.Timeline(simulator.Settings(live=True, start=start, sensors=4, tick_s=1.0))
+    t = simulator.Timeline(simulator.Settings(live=True, start=start, sensors=4, tick_s=1.0, anomaly_rate=0))
     assert t.available(now=start - timedelta(seconds=1)) == 0
     assert t.available(now=start + timedelta(seconds=2.5)) == 12  # ticks at 0, 1 and 2 s
