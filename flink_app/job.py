@@ -1,15 +1,14 @@
 """The real-time job: Kinesis -> JSON in the JVM -> compiled rule SQL -> cooldown -> SNS.
 
-Layout of the one job:
-  source table `source_events` (Kinesis connector, or a JSON-lines directory for tests/benchmarks),
-    rowtime from `event_time`, WATERMARK rowtime - out_of_orderness
-  view `routed`: each row gets exactly one route: invalid (a field the rules need is missing),
-    late (rowtime <= CURRENT_WATERMARK: no window can take it any more), or on_time
-  view `events` (on_time rows) -> the compiled rules (window TVFs, UNION ALL) -> alert rows
-  alert rows -> keyed by (rule, entity) -> Cooldown (keyed state, checkpointed) -> deliver
-  late and invalid rows -> deliver (stored under the raw bucket's late prefix, counted)
-`deliver` publishes alerts to SNS (retries, then the DLQ) and stores dropped events; with
-sink=collect the tagged JSON records are returned to the caller instead (tests, benchmark).
+Layout of the one job (flink_app/README.md has the why):
+  table `source_events` (the Kinesis connector; a JSON-lines file or directory for tests and the
+    benchmark): envelope columns from the contract, rowtime from `event_time`, bounded watermark
+  view `routed`: exactly one route per row: invalid, late (rowtime <= CURRENT_WATERMARK) or on_time
+  view `events` (on-time rows) -> compiled rules (window TVFs, UNION ALL)
+  ONE query: alert rows UNION ALL late/invalid rows (one scan of the source, one watermark)
+  -> keyed Python function: cooldown for alerts (keyed state), dropped rows as tagged JSON
+  -> Deliver: publish alerts to SNS (retries, then the DLQ), store and count dropped events.
+Tests and the benchmark collect the tagged JSON stream from `build` instead of delivering it.
 """
 
 from __future__ import annotations
@@ -93,9 +92,12 @@ def output_sql(rules_query: str) -> str:
 
 def configure(p: Pipeline, s: JobSettings, jars: list[str] | None = None, local: bool = True) -> Configuration:
     conf = Configuration()
-    conf.set_string("parallelism.default", str(p.flink.parallelism))
+    if local:  # on the service, the application's parallelism setting (from the CDK app) applies
+        conf.set_string("parallelism.default", str(p.flink.parallelism))
     conf.set_string("table.local-time-zone", "UTC")
     conf.set_string("table.exec.source.idle-timeout", f"{p.flink.idle_timeout_s} s")
+    conf.set_string("pipeline.auto-watermark-interval", f"{p.flink.watermark_interval_ms} ms")
+    conf.set_string("pipeline.object-reuse", "true")  # no defensive copies between chained operators
     conf.set_string("execution.checkpointing.interval", f"{p.flink.checkpoint_interval_s} s")
     conf.set_string("execution.checkpointing.mode", "EXACTLY_ONCE")
     if jars:

@@ -53,7 +53,10 @@ def start(p: Pipeline, state_dir: Path, *, name: str = SERVICE, port: int | None
                                     pipeline_path=str(pipeline_file), checkpoint_dir=checkpoint_dir,
                                     restore_from=restore_from)
     props = properties.write(settings, state_dir / "application_properties.json")
-    env = {**os.environ, **aws.env(p.region, port), properties.ENV: str(props),
+    # A process that already ran PyFlink carries PYFLINK_* variables that would stop the child's
+    # own gateway from starting.
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("PYFLINK_")}
+    env = {**inherited, **aws.env(p.region, port), properties.ENV: str(props),
            "VIGIA_FLINK_JARS": str(ensure_connector_jar()),
            "JAVA_TOOL_OPTIONS": (os.environ.get("JAVA_TOOL_OPTIONS", "") + " -Daws.cborEnabled=false").strip()}
     services.stop(name)

@@ -41,7 +41,7 @@ class JobSettings:
     pipeline_path: str = ""               # default: pipeline.yaml beside main.py, else the repo's
     checkpoint_dir: str = ""              # local: file:///...; the service manages its own
     restore_from: str = ""                # local: a retained checkpoint to start from
-    sink: str = "sns"                     # sns | print (tests collect the streams instead)
+    sink: str = "sns"                     # sns | print (print: no AWS calls, output to stdout)
 
     KEYS = {"aws.region": "region", "stream.arn": "stream_arn", "alert.topic.arn": "alert_topic_arn",
             "alert.dlq.url": "alert_dlq_url", "late.bucket": "late_bucket", "aws.endpoint": "aws_endpoint",

@@ -77,7 +77,7 @@ def _matches(r: Rule, e: dict) -> bool:
             and (r.entity_id is None or e["entity_id"] == r.entity_id))
 
 
-def _ms(e: dict) -> int | None:
+def event_ms(e: dict) -> int | None:
     try:
         return round(parse_time(e["event_time"]).timestamp() * 1000)
     except (KeyError, TypeError, ValueError, AttributeError):
@@ -102,7 +102,7 @@ def evaluate(events: Iterable[dict], rules: list[Rule], bound_s: float, *,
     windows: dict[tuple[str, str, int], _Agg] = defaultdict(_Agg)
     by_name = {r.name: r for r in rules}
     for e in events:
-        ts = _ms(e) if isinstance(e, dict) else None
+        ts = event_ms(e) if isinstance(e, dict) else None
         if ts is None or not _valid(e):
             res.invalid.append(e)
             continue

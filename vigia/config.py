@@ -169,6 +169,9 @@ class Flink(Strict):
     checkpoint_interval_s: PositiveInt = 10
     out_of_orderness_s: Annotated[int, Field(ge=0)] = 5
     idle_timeout_s: PositiveInt = 10
+    # Watermarks advance in steps of at least this much event time (and at least this often): each
+    # step costs every window operator, so it trades throughput against up to this much latency.
+    watermark_interval_ms: Annotated[int, Field(ge=1, le=60_000)] = 1000
     late_events_prefix: Prefix
 
 

@@ -15,8 +15,8 @@ import pytest
 
 from flink_app import local
 from producer import handler as producer
-from tests.conftest import unique_pipeline
 from vigia import config, simulator
+from vigia.local.variants import unique_pipeline, with_settings, with_source
 
 pytest.importorskip("pyflink")
 pytestmark = pytest.mark.integration
@@ -27,12 +27,8 @@ def simulator_source(p: config.Pipeline, count: int):
     """A simulator replaying `count` items on a free port, and `p` pointing its source there."""
     server = simulator.make_server(simulator.Settings(count=count), port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    data = p.model_dump(mode="json")
-    for s in data["producer"]["sources"]:
-        if s["name"] == "simulator":
-            s["url"] = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        yield config.parse(data)
+        yield with_source(p, "simulator", url=f"http://127.0.0.1:{server.server_address[1]}")
     finally:
         server.shutdown()
 
@@ -71,9 +67,8 @@ def test_alerts_reach_the_subscribed_queue(local_pipeline, aws_env, job_state):
 def test_restart_from_checkpoint_delivers_every_alert(aws_env, job_state):
     from vigia.local import provision
 
-    base = config.load().model_dump(mode="json")
-    base["flink"]["checkpoint_interval_s"] = 2
-    p0 = unique_pipeline(config.parse(base), f"restart{time.time_ns() % 10**8}")
+    p0 = unique_pipeline(with_settings(config.load(), "flink", checkpoint_interval_s=2),
+                         f"restart{time.time_ns() % 10**8}")
     provision.provision(p0, aws_env)
     ckpt = job_state / "checkpoints"
     with simulator_source(p0, count=600) as p:   # the first part of the timeline

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timezone
 
 import pytest
 
@@ -17,15 +18,15 @@ from flink_app import reference
 from flink_app.properties import JobSettings
 from tests.support import flink_data as fd
 from vigia import config
+from vigia.local.variants import with_settings
 
 pyflink = pytest.importorskip("pyflink")
 pytestmark = pytest.mark.integration
 
 
 def pipeline(parallelism: int = 1, idle_timeout_s: int = 10) -> config.Pipeline:
-    data = config.load().model_dump(mode="json")
-    data["flink"].update(parallelism=parallelism, idle_timeout_s=idle_timeout_s, out_of_orderness_s=fd.BOUND_S)
-    return config.parse(data)
+    return with_settings(config.load(), "flink", parallelism=parallelism, idle_timeout_s=idle_timeout_s,
+                         out_of_orderness_s=fd.BOUND_S)
 
 
 def collect(p: config.Pipeline, s: JobSettings, until=None, timeout_s: float = 240) -> list[dict]:
@@ -110,9 +111,7 @@ def test_idle_partition_does_not_stall_windows(tmp_path):
     events, _ = fd.timeline(minutes=3)
     src = fd.write_jsonl(events, tmp_path / "src" / "events.json")
     p = pipeline(parallelism=2, idle_timeout_s=1)
-    last = max(reference._ms(e) for e in events if reference._ms(e) is not None)
-    from datetime import datetime, timezone
-
+    last = max(reference.event_ms(e) for e in events if reference.event_ms(e) is not None)
     wm = datetime.fromtimestamp((last - fd.BOUND_S * 1000) / 1000, tz=timezone.utc)
     expected = reference.evaluate(events, fd.RULES, fd.BOUND_S, final_watermark=wm)
     want = expected.alert_ids
