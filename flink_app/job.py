@@ -207,7 +207,6 @@ def build(env: StreamExecutionEnvironment, p: Pipeline, s: JobSettings, rules: l
     rules = rules if rules is not None else rules_mod.rules_of(p)
     query = rules_mod.compile_rules(rules)
     t_env = StreamTableEnvironment.create(env)
-    t_env.get_config().set("table.local-time-zone", "UTC")
     t_env.execute_sql(source_ddl(s, p.flink.out_of_orderness_s))
     t_env.execute_sql(ROUTED_VIEW)
     t_env.execute_sql(EVENTS_VIEW)
@@ -228,10 +227,7 @@ def run(p: Pipeline, s: JobSettings, jars: list[str] | None = None, local: bool 
 
 
 def default_jars() -> list[str]:
-    """The Kinesis connector jar: in the zip under lib/, locally from the connector build."""
-    here = Path(__file__).resolve().parent
-    candidates = [here.parent / "lib", here.parent / "build" / "flink-connector"]
-    env_jar = os.environ.get("VIGIA_FLINK_JARS")
-    if env_jar:
-        return [j for j in env_jar.split(os.pathsep) if j]
-    return [str(j) for d in candidates if d.is_dir() for j in sorted(d.glob("*.jar"))][:1]
+    """Local runs: $VIGIA_FLINK_JARS, else the connector build (on the service: the `jarfile` option)."""
+    if os.environ.get("VIGIA_FLINK_JARS"):
+        return [j for j in os.environ["VIGIA_FLINK_JARS"].split(os.pathsep) if j]
+    return [str(j) for j in sorted((Path(__file__).resolve().parent.parent / "build" / "flink-connector").glob("*.jar"))]
