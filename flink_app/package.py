@@ -41,7 +41,8 @@ def stage(dest: Path, jar: Path, wheels_cache: Path) -> Path:
     shutil.copy2(ROOT / "pipeline.yaml", dest / "pipeline.yaml")
     (dest / "lib").mkdir()
     shutil.copy2(jar, dest / JAR_PATH)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "local.py", "package.py")  # laptop-only modules
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "local.py", "package.py",  # laptop-only
+                                    "application_properties.json", "README.md")
     shutil.copytree(ROOT / "flink_app", pkgs / "flink_app", ignore=ignore)
     (pkgs / "vigia").mkdir()
     for name in VIGIA_MODULES:
