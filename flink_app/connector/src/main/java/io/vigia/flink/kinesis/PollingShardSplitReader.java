@@ -66,10 +66,10 @@ final class PollingShardSplitReader implements SplitReader<Record, ShardSplit> {
             idleWait(due == null ? MAX_IDLE_WAIT_MS : due.nextPollAtMs - now);
             return empty();
         }
-        return poll(due, now);
+        return poll(due);
     }
 
-    private RecordsWithSplitIds<Record> poll(ShardCursor c, long now) {
+    private RecordsWithSplitIds<Record> poll(ShardCursor c) {
         String shardId = c.start.shardId;
         GetRecordsResponse response;
         try {
@@ -87,11 +87,16 @@ final class PollingShardSplitReader implements SplitReader<Record, ShardSplit> {
             c.iterator = null;
             return empty();
         } catch (ProvisionedThroughputExceededException | LimitExceededException e) {
+            // (after the SDK's own retries) wait longer each time, from when the call returned
+            long now = System.currentTimeMillis();
             c.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(config.nonEmptyPollIntervalMs, c.backoffMs * 2));
             c.nextPollAtMs = now + c.backoffMs;
             LOG.warn("Throttled on {} ({}); next poll in {} ms", shardId, e.getClass().getSimpleName(), c.backoffMs);
             return empty();
         }
+        // Intervals count from when the call returned: the SDK may have spent time in retries, and
+        // the next call must still come >= 200 ms after the last request that reached Kinesis.
+        long now = System.currentTimeMillis();
         c.backoffMs = 0;
         RecordsBySplits.Builder<Record> batch = new RecordsBySplits.Builder<>();
         if (!response.records().isEmpty()) {
