@@ -51,13 +51,13 @@ public final class KinesisSource
     @Override
     public SplitEnumerator<ShardSplit, EnumeratorState> createEnumerator(
             SplitEnumeratorContext<ShardSplit> context) {
-        return new ShardEnumerator(config, context, EnumeratorState.EMPTY);
+        return new ShardEnumerator(config, context, EnumeratorState.EMPTY, config.createClient());
     }
 
     @Override
     public SplitEnumerator<ShardSplit, EnumeratorState> restoreEnumerator(
             SplitEnumeratorContext<ShardSplit> context, EnumeratorState state) {
-        return new ShardEnumerator(config, context, state);
+        return new ShardEnumerator(config, context, state, config.createClient());
     }
 
     @Override

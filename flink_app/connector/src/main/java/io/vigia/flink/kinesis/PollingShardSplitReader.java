@@ -48,9 +48,9 @@ final class PollingShardSplitReader implements SplitReader<Record, ShardSplit> {
         }
     }
 
-    PollingShardSplitReader(KinesisSourceConfig config) {
+    PollingShardSplitReader(KinesisSourceConfig config, KinesisClient kinesis) {
         this.config = config;
-        this.kinesis = config.createClient();
+        this.kinesis = kinesis;
     }
 
     @Override

@@ -41,12 +41,13 @@ final class ShardEnumerator implements SplitEnumerator<ShardSplit, EnumeratorSta
     private boolean initialDiscoveryDone;
     /** Splits handed to each reader since this enumerator started (for load balancing only). */
     private final Map<Integer, Integer> assignedCount = new HashMap<>();
-    private KinesisClient kinesis;
+    private final KinesisClient kinesis;
 
     ShardEnumerator(KinesisSourceConfig config, SplitEnumeratorContext<ShardSplit> context,
-            EnumeratorState state) {
+            EnumeratorState state, KinesisClient kinesis) {
         this.config = config;
         this.context = context;
+        this.kinesis = kinesis;
         this.knownShardParents = new HashMap<>(state.knownShardParents);
         this.finishedShards = new HashSet<>(state.finishedShards);
         this.unassigned = new ArrayList<>(state.unassigned);
@@ -55,7 +56,6 @@ final class ShardEnumerator implements SplitEnumerator<ShardSplit, EnumeratorSta
 
     @Override
     public void start() {
-        kinesis = config.createClient();
         context.callAsync(this::listShards, this::onShardsListed, 0, config.discoveryIntervalMs);
     }
 
@@ -147,8 +147,11 @@ final class ShardEnumerator implements SplitEnumerator<ShardSplit, EnumeratorSta
     @Override
     public void handleSourceEvent(int subtaskId, SourceEvent event) {
         if (event instanceof ShardsFinishedEvent) {
-            finishedShards.addAll(((ShardsFinishedEvent) event).shardIds);
-            assignedCount.merge(subtaskId, -((ShardsFinishedEvent) event).shardIds.size(), Integer::sum);
+            for (String shardId : ((ShardsFinishedEvent) event).shardIds) {
+                if (finishedShards.add(shardId)) {
+                    assignedCount.merge(subtaskId, -1, Integer::sum);
+                }
+            }
             assignReadySplits();
         }
     }
@@ -156,7 +159,12 @@ final class ShardEnumerator implements SplitEnumerator<ShardSplit, EnumeratorSta
     @Override
     public void addSplitsBack(List<ShardSplit> splits, int subtaskId) {
         // Splits of a failed reader since the last checkpoint: they carry their checkpointed start.
-        unassigned.addAll(splits);
+        for (ShardSplit split : splits) {
+            unassigned.removeIf(s -> s.shardId.equals(split.shardId));
+            if (!split.finished) {
+                unassigned.add(split);
+            }
+        }
         assignedCount.remove(subtaskId);
     }
 
@@ -178,8 +186,6 @@ final class ShardEnumerator implements SplitEnumerator<ShardSplit, EnumeratorSta
 
     @Override
     public void close() {
-        if (kinesis != null) {
-            kinesis.close();
-        }
+        kinesis.close();
     }
 }

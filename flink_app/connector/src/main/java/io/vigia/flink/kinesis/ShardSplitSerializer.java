@@ -10,7 +10,7 @@ import software.amazon.awssdk.services.kinesis.model.ShardIteratorType;
 
 import java.io.IOException;
 
-/** Checkpoint format of a {@link ShardSplit}: shard id, iterator type, optional marker. */
+/** Checkpoint format of a {@link ShardSplit}: shard id, iterator type, optional marker, finished. */
 public final class ShardSplitSerializer implements SimpleVersionedSerializer<ShardSplit> {
     static final ShardSplitSerializer INSTANCE = new ShardSplitSerializer();
     private static final int VERSION = 1;
@@ -42,12 +42,14 @@ public final class ShardSplitSerializer implements SimpleVersionedSerializer<Sha
         if (split.startMarker != null) {
             out.writeUTF(split.startMarker);
         }
+        out.writeBoolean(split.finished);
     }
 
     static ShardSplit read(DataInputView in) throws IOException {
         String shardId = in.readUTF();
         ShardIteratorType type = ShardIteratorType.valueOf(in.readUTF());
         String marker = in.readBoolean() ? in.readUTF() : null;
-        return new ShardSplit(shardId, type, marker);
+        ShardSplit split = new ShardSplit(shardId, type, marker);
+        return in.readBoolean() ? split.asFinished() : split;
     }
 }
