@@ -4,9 +4,12 @@ Started as a subprocess (so `JAVA_TOOL_OPTIONS=-Daws.cborEnabled=false` reaches 
 starts) and driven over stdin/stdout with one JSON object per line; answers are printed as lines
 starting with `@@ ` (the JVM may print other lines). Commands:
 
-  {"cmd": "open", "name": t, "columns": "...", "options": {...}, "checkpoint_ms": n?, "restore": path?}
-      CREATE TABLE t (...) WITH (options) and run `SELECT * FROM t`; rows are collected by a thread.
+  {"cmd": "open", "name": t, "columns": "...", "options": {...}, "checkpoint_ms": n?, "restore": path?,
+   "query": sql?}
+      CREATE TABLE t (...) WITH (options) and run the query (default `SELECT * FROM t`); rows are
+      collected by a thread.
   {"cmd": "rows", "name": t}            -> {"rows": [...], "error": str|None} (all rows so far)
+  {"cmd": "count", "name": t}           -> {"count": n, "error": str|None}
   {"cmd": "cancel", "name": t}          -> cancel the job, wait for a terminal status
   {"cmd": "savepoint", "name": t, "dir": d} -> stop with a savepoint; {"path": ..., "rows": [...]}
   {"cmd": "plan_error", "name": t, "columns": "...", "options": {...}} -> {"error": message}
@@ -79,7 +82,7 @@ def handle(msg: dict) -> dict:
     if cmd == "open":
         t_env = table_env(msg.get("checkpoint_ms"), msg.get("restore"))
         t_env.execute_sql(ddl(msg["name"], msg["columns"], msg["options"]))
-        result = t_env.execute_sql(f"SELECT * FROM {msg['name']}")
+        result = t_env.execute_sql(msg.get("query") or f"SELECT * FROM {msg['name']}")
         job = {"result": result, "client": result.get_job_client(), "rows": [], "error": None,
                "stopping": False, "done": threading.Event()}
         jobs[msg["name"]] = job
@@ -88,6 +91,9 @@ def handle(msg: dict) -> dict:
     if cmd == "rows":
         job = jobs[msg["name"]]
         return {"rows": list(job["rows"]), "error": job["error"]}
+    if cmd == "count":
+        job = jobs[msg["name"]]
+        return {"count": len(job["rows"]), "error": job["error"]}
     if cmd == "cancel":
         job = jobs.pop(msg["name"])
         job["stopping"] = True
