@@ -40,13 +40,17 @@ def flink(connector_jar, tmp_path_factory):
 class Stream:
     """A stream on moto plus the helpers the tests need to put and recognise records."""
 
-    def __init__(self, kinesis, port: int, shards: int):
+    def __init__(self, kinesis, port: int, arn: str):
         self.kinesis = kinesis
         self.port = port
-        self.name = f"conn-{os.getpid()}-{next(_names)}"
-        kinesis.create_stream(StreamName=self.name, ShardCount=shards)
-        self.arn = kinesis.describe_stream_summary(StreamName=self.name)["StreamDescriptionSummary"]["StreamARN"]
-        self.shards = kinesis.list_shards(StreamARN=self.arn)["Shards"]
+        self.arn = arn
+        self.shards = kinesis.list_shards(StreamARN=arn)["Shards"]
+
+    @classmethod
+    def create(cls, kinesis, port: int, shards: int) -> "Stream":
+        name = f"conn-{os.getpid()}-{next(_names)}"
+        kinesis.create_stream(StreamName=name, ShardCount=shards)
+        return cls(kinesis, port, kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"])
 
     def put(self, phase: str, count: int) -> list[str]:
         """`count` JSON records spread over all shards by partition key; returns their ids."""
@@ -57,14 +61,14 @@ class Stream:
             assert self.kinesis.put_records(StreamARN=self.arn, Records=batch)["FailedRecordCount"] == 0
         return ids
 
-    def put_per_shard(self, phase: str) -> list[str]:
+    def put_per_shard(self, phase: str, id_field: str = "id") -> list[str]:
         """One record on every open shard (explicit hash key = the shard's first hash key)."""
         ids = []
         for shard in self.shards:
             id_ = f"{phase}-{shard['ShardId']}"
             put = self.kinesis.put_record(StreamARN=self.arn, PartitionKey=id_,
                                           ExplicitHashKey=shard["HashKeyRange"]["StartingHashKey"],
-                                          Data=json.dumps({"id": id_, "n": -1, "phase": phase}).encode())
+                                          Data=json.dumps({id_field: id_, "n": -1, "phase": phase}).encode())
             assert put["ShardId"] == shard["ShardId"]
             ids.append(id_)
         return ids
@@ -87,7 +91,7 @@ class Stream:
         return {
             "connector": "kinesis",
             "stream.arn": self.arn,
-            "aws.region": REGION,
+            "aws.region": self.arn.split(":")[3],
             "aws.endpoint": f"http://127.0.0.1:{self.port}",
             "aws.credentials.provider": "BASIC",
             "aws.credentials.provider.basic.accesskeyid": "testing",
@@ -105,7 +109,7 @@ def kinesis(moto_port):
 
 @pytest.fixture
 def new_stream(kinesis, moto_port):
-    return lambda shards=2: Stream(kinesis, moto_port, shards)
+    return lambda shards=2: Stream.create(kinesis, moto_port, shards)
 
 
 def wait_until(condition, timeout_s: float, what: str):
