@@ -43,7 +43,9 @@ final class KinesisSourceReader
             // restored markers: tell the enumerator again (it ignores what it already knows)
             context.sendSourceEventToCoordinator(new ShardsFinishedEvent(finishedShards.keySet()));
         }
-        super.addSplits(toRead);
+        if (!toRead.isEmpty()) {
+            super.addSplits(toRead);
+        }
     }
 
     @Override
