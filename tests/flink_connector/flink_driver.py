@@ -36,6 +36,7 @@ def table_env(checkpoint_ms: int | None = None, restore: str | None = None) -> T
     cfg = t_env.get_config()
     cfg.set("pipeline.jars", f"file://{JAR}")
     cfg.set("parallelism.default", "2")
+    cfg.set("table.local-time-zone", "UTC")
     if checkpoint_ms:
         cfg.set("execution.checkpointing.interval", f"{checkpoint_ms} ms")
     if restore:

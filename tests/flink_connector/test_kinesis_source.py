@@ -98,6 +98,28 @@ def test_latest_skips_what_was_there_and_reads_what_comes(flink, new_stream):
     assert got == Counter(after + flush)
 
 
+def test_metadata_columns_carry_each_records_shard_sequence_number_and_arrival_time(flink, new_stream):
+    stream = new_stream(shards=2)
+    put = stream.put("m", 40) + stream.put_per_shard("flush")
+    columns = (COLUMNS + ", shard STRING METADATA FROM 'shard-id' VIRTUAL"
+               ", seq STRING METADATA FROM 'sequence-number' VIRTUAL"
+               ", arrival TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL")
+    query = "SELECT id, shard, seq, DATE_FORMAT(arrival, 'yyyy-MM-dd HH:mm:ss.SSS') FROM md"
+    flink.call("open", name="md", columns=columns, query=query,
+               options=stream.options({"source.init.position": "TRIM_HORIZON"}))
+    try:
+        rows = flink.rows_until("md", has_all(put[-2:]))
+    finally:
+        flink.call("cancel", name="md")
+    assert ids_of(rows) == Counter(put)
+    reference = {r["PartitionKey"]: r for r in stream.records()}  # what boto3 says about each record
+    for id_, shard, seq, arrival in rows:
+        ref = reference[id_]
+        assert (shard, seq) == (ref["ShardId"], ref["SequenceNumber"])
+        got = datetime.strptime(arrival, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=timezone.utc)
+        assert abs((got - ref["ApproximateArrivalTimestamp"]).total_seconds()) <= 0.001, (got, ref)
+
+
 @pytest.mark.parametrize("bad, named", [
     ({"source.init.positon": "LATEST"}, "source.init.positon"),  # typo: unknown option
     ({"source.reader.type": "EFO"}, "source.reader.type"),  # official option, not implemented

@@ -14,6 +14,8 @@ import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.util.UserCodeClassLoader;
 
+import java.util.List;
+
 /** FLIP-27 source: splits = shards of one stream, rows decoded by the table's format. */
 public final class KinesisSource
         implements Source<RowData, ShardSplit, EnumeratorState>, ResultTypeQueryable<RowData> {
@@ -21,10 +23,16 @@ public final class KinesisSource
 
     private final KinesisSourceConfig config;
     private final DeserializationSchema<RowData> format;
+    private final List<RowMetadata> metadata;
+    private final TypeInformation<RowData> producedType;
 
-    public KinesisSource(KinesisSourceConfig config, DeserializationSchema<RowData> format) {
+    /** Rows = the format's columns followed by the `metadata` columns, of `producedType`. */
+    KinesisSource(KinesisSourceConfig config, DeserializationSchema<RowData> format,
+            List<RowMetadata> metadata, TypeInformation<RowData> producedType) {
         this.config = config;
         this.format = format;
+        this.metadata = List.copyOf(metadata);
+        this.producedType = producedType;
     }
 
     @Override
@@ -45,7 +53,7 @@ public final class KinesisSource
                 return context.getUserCodeClassLoader();
             }
         });
-        return new KinesisSourceReader(config, new KinesisRecordEmitter(format), context);
+        return new KinesisSourceReader(config, new KinesisRecordEmitter(format, metadata), context);
     }
 
     @Override
@@ -72,6 +80,6 @@ public final class KinesisSource
 
     @Override
     public TypeInformation<RowData> getProducedType() {
-        return format.getProducedType();
+        return producedType;
     }
 }

@@ -9,6 +9,10 @@ final class ShardSplitState {
         this.split = split;
     }
 
+    String shardId() {
+        return split.shardId;
+    }
+
     void emitted(String sequenceNumber) {
         lastEmittedSequenceNumber = sequenceNumber;
     }

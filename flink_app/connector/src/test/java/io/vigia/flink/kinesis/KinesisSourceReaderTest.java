@@ -57,7 +57,7 @@ class KinesisSourceReaderTest {
     };
 
     private final KinesisSourceReader reader =
-            new KinesisSourceReader(Fakes.config(Map.of()), new KinesisRecordEmitter(null), context);
+            new KinesisSourceReader(Fakes.config(Map.of()), new KinesisRecordEmitter(null, List.of()), context);
 
     private static Set<String> finishedIn(List<SourceEvent> events) {
         return ((ShardsFinishedEvent) events.get(events.size() - 1)).shardIds;
