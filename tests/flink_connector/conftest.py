@@ -73,6 +73,13 @@ class Stream:
             ids.append(id_)
         return ids
 
+    def put_to_shard(self, shard: int, docs: list[dict]) -> None:
+        """JSON documents in this order on one shard (explicit hash key)."""
+        key = self.shards[shard]["HashKeyRange"]["StartingHashKey"]
+        batch = [{"Data": json.dumps(d).encode(), "PartitionKey": d["id"], "ExplicitHashKey": key} for d in docs]
+        put = self.kinesis.put_records(StreamARN=self.arn, Records=batch)
+        assert {r["ShardId"] for r in put["Records"]} == {self.shards[shard]["ShardId"]}
+
     def records(self) -> list[dict]:
         """Every record of every shard with its ShardId, read with boto3 (the independent reference)."""
         out = []

@@ -5,7 +5,7 @@ starts) and driven over stdin/stdout with one JSON object per line; answers are 
 starting with `@@ ` (the JVM may print other lines). Commands:
 
   {"cmd": "open", "name": t, "columns": "...", "options": {...}, "checkpoint_ms": n?, "restore": path?,
-   "query": sql?}
+   "query": sql?, "parallelism": n?, "config": {key: value}?}
       CREATE TABLE t (...) WITH (options) and run the query (default `SELECT * FROM t`); rows are
       collected by a thread.
   {"cmd": "rows", "name": t}            -> {"rows": [...], "error": str|None} (all rows so far)
@@ -31,11 +31,12 @@ JAR = sys.argv[1]
 jobs: dict[str, dict] = {}
 
 
-def table_env(checkpoint_ms: int | None = None, restore: str | None = None) -> TableEnvironment:
+def table_env(checkpoint_ms: int | None = None, restore: str | None = None,
+              parallelism: int = 2, config: dict | None = None) -> TableEnvironment:
     t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
     cfg = t_env.get_config()
     cfg.set("pipeline.jars", f"file://{JAR}")
-    cfg.set("parallelism.default", "2")
+    cfg.set("parallelism.default", str(parallelism))
     cfg.set("table.local-time-zone", "UTC")
     if checkpoint_ms:
         cfg.set("execution.checkpointing.interval", f"{checkpoint_ms} ms")
@@ -44,6 +45,8 @@ def table_env(checkpoint_ms: int | None = None, restore: str | None = None) -> T
         # The collect sink of each SELECT is a new operator; the source's state must (and does:
         # the test would see replayed records otherwise) map to the same operator.
         cfg.set("execution.state-recovery.ignore-unclaimed-state", "true")
+    for key, value in (config or {}).items():
+        cfg.set(key, value)
     return t_env
 
 
@@ -81,7 +84,8 @@ def wait_terminal(client, timeout_s: float = 30) -> str:
 def handle(msg: dict) -> dict:
     cmd = msg["cmd"]
     if cmd == "open":
-        t_env = table_env(msg.get("checkpoint_ms"), msg.get("restore"))
+        t_env = table_env(msg.get("checkpoint_ms"), msg.get("restore"), msg.get("parallelism", 2),
+                          msg.get("config"))
         t_env.execute_sql(ddl(msg["name"], msg["columns"], msg["options"]))
         result = t_env.execute_sql(msg.get("query") or f"SELECT * FROM {msg['name']}")
         job = {"result": result, "client": result.get_job_client(), "rows": [], "error": None,

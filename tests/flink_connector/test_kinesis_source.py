@@ -120,6 +120,54 @@ def test_metadata_columns_carry_each_records_shard_sequence_number_and_arrival_t
         assert abs((got - ref["ApproximateArrivalTimestamp"]).total_seconds()) <= 0.001, (got, ref)
 
 
+WINDOWED_COLUMNS = (COLUMNS + ", rowtime AS TO_TIMESTAMP_LTZ(1700000000000 + CAST(n AS BIGINT) * 1000, 3)"
+                    ", WATERMARK FOR rowtime AS rowtime - INTERVAL '1' SECOND")
+# per 10 s window (seconds since the base time of WINDOWED_COLUMNS): its start and row count
+WINDOW_COUNTS = ("SELECT (UNIX_TIMESTAMP(DATE_FORMAT(window_start, 'yyyy-MM-dd HH:mm:ss')) - 1700000000), "
+                 "COUNT(*) FROM TABLE(TUMBLE(TABLE wm, DESCRIPTOR(rowtime), INTERVAL '10' SECOND)) "
+                 "GROUP BY window_start, window_end")
+
+
+def put_seconds(stream, shard: int, seconds: list[int]) -> None:
+    """Events at these seconds on one shard, then a far-future one that closes their windows."""
+    stream.put_to_shard(shard, [{"id": f"s{shard}-{t}", "n": t, "phase": "e"} for t in seconds]
+                        + [{"id": f"flush-{shard}", "n": 1000, "phase": "flush"}])
+
+
+def test_watermarks_are_per_shard_so_a_fuller_shard_makes_no_records_of_another_late(flink, new_stream):
+    """One reader (parallelism 1) reads both shards in small batches; shard 0 holds 100 events (one
+    per second), shard 1 holds 20 over the same minute and a half. A reader-wide watermark would run
+    ahead with shard 1 and turn most of shard 0 late; per-shard watermarks count every event."""
+    stream = new_stream(shards=2)
+    seconds = {0: list(range(100)), 1: list(range(0, 100, 5))}
+    for shard, secs in seconds.items():
+        put_seconds(stream, shard, secs)
+    expected = Counter(t // 10 * 10 for secs in seconds.values() for t in secs)
+    flink.call("open", name="wm", columns=WINDOWED_COLUMNS, query=WINDOW_COUNTS, parallelism=1,
+               options=stream.options({"source.init.position": "TRIM_HORIZON",
+                                       "source.shard.get-records.max-record-count": "10"}))
+    try:
+        rows = flink.rows_until("wm", lambda rows: {r[0] for r in rows} >= set(expected), timeout_s=30)
+    finally:
+        flink.call("cancel", name="wm")
+    assert dict(rows) == dict(expected)
+
+
+@pytest.mark.parametrize("shards, parallelism", [(2, 1), (1, 2)], ids=["empty-shard", "reader-without-shards"])
+def test_with_the_idle_timeout_an_empty_shard_or_reader_does_not_hold_windows_back(flink, new_stream,
+                                                                                   shards, parallelism):
+    stream = new_stream(shards=shards)
+    put_seconds(stream, 0, list(range(30)))  # shard 1, if any, stays empty
+    flink.call("open", name="wm", columns=WINDOWED_COLUMNS, query=WINDOW_COUNTS, parallelism=parallelism,
+               config={"table.exec.source.idle-timeout": "1 s"},
+               options=stream.options({"source.init.position": "TRIM_HORIZON"}))
+    try:
+        rows = flink.rows_until("wm", lambda rows: len(rows) >= 3, timeout_s=30)
+    finally:
+        flink.call("cancel", name="wm")
+    assert dict(rows) == {0: 10, 10: 10, 20: 10}
+
+
 @pytest.mark.parametrize("bad, named", [
     ({"source.init.positon": "LATEST"}, "source.init.positon"),  # typo: unknown option
     ({"source.reader.type": "EFO"}, "source.reader.type"),  # official option, not implemented
