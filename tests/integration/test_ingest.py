@@ -147,3 +147,26 @@ def test_records_over_the_size_limit_are_rejected_with_the_reason(sim_pipeline):
     assert all(len(r) + len(json.loads(r)["entity_id"]) <= limit for r in records)
     assert all(f"exceeds the Kinesis record limit of {limit} bytes" in r["reason"] for r in too_large)
     assert len(records) + len(too_large) == sum(looks_valid(i) for i in items) == result["produced"] + result["too_large"]
+
+
+def test_the_lambda_entry_point_polls_the_sources_it_is_given(sim_pipeline, tmp_path, monkeypatch):
+    """handler(event, context) as Lambda calls it: definition from VIGIA_PIPELINE, Powertools on."""
+    from dataclasses import dataclass
+
+    import yaml
+
+    p, items = sim_pipeline
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(p.model_dump(mode="json")))
+    monkeypatch.setenv("VIGIA_PIPELINE", str(path))
+
+    @dataclass
+    class Context:  # the attributes Powertools reads from a Lambda context
+        function_name: str = "vigia-producer"
+        memory_limit_in_mb: int = 256
+        invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:vigia-producer"
+        aws_request_id: str = "req-1"
+
+    result = producer.handler({"sources": ["simulator"]}, Context())
+    assert result["source_items"] == len(items) and list(result["sources"]) == ["simulator"]
+    assert sum(stream_event_ids(p).values()) == result["produced"] == sum(looks_valid(i) for i in items)

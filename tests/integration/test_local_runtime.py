@@ -40,3 +40,19 @@ def test_up_twice_creates_nothing_new_and_down_stops_our_processes(tmp_path):
 def test_provisioning_twice_reports_every_resource_as_existing(local_pipeline, aws_env):
     again = provision.provision(local_pipeline, aws_env)
     assert again and all(c.action == "exists" for c in again)
+
+
+def test_a_bad_definition_stops_the_cli_with_the_key_and_reason(tmp_path):
+    bad = tmp_path / "pipeline.yaml"
+    bad.write_text(config_text().replace("shard_count: 2", "shard_count: 0").replace("cooldown_s: 300", "cooldown: 300", 1))
+    out = subprocess.run([sys.executable, "-m", "vigia.cli", "--pipeline", str(bad), "validate"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0
+    assert "stream.shard_count: Input should be greater than or equal to 1 (got 0)" in out.stderr
+    assert "rules.0.cooldown: unknown key" in out.stderr
+
+
+def config_text() -> str:
+    from vigia import config
+
+    return config.DEFAULT_PATH.read_text()
