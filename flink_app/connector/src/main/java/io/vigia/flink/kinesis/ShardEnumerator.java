@@ -121,10 +121,14 @@ final class ShardEnumerator implements SplitEnumerator<ShardSplit, EnumeratorSta
         }
     }
 
-    /** Assigns every unassigned split whose parents are finished (or unknown: expired/untracked). */
+    /**
+     * Assigns every unassigned split whose parents are finished (or unknown: expired/untracked),
+     * once all readers are registered: assigning to the first reader that registers would put
+     * every shard on it.
+     */
     private void assignReadySplits() {
         Set<Integer> readers = context.registeredReaders().keySet();
-        if (readers.isEmpty()) {
+        if (readers.isEmpty() || readers.size() < context.currentParallelism()) {
             return;
         }
         for (Iterator<ShardSplit> it = unassigned.iterator(); it.hasNext(); ) {

@@ -66,6 +66,8 @@ final class Fakes {
     static final class Context implements SplitEnumeratorContext<ShardSplit> {
         final Map<Integer, ReaderInfo> readers = new HashMap<>();
         final Map<Integer, List<ShardSplit>> assigned = new HashMap<>();
+        /** The source's parallelism; 0 = as many as registered readers. */
+        int parallelism;
         private Runnable periodic;
 
         void register(int subtask) {
@@ -116,7 +118,7 @@ final class Fakes {
 
         @Override
         public int currentParallelism() {
-            return readers.size();
+            return parallelism > 0 ? parallelism : readers.size();
         }
 
         @Override

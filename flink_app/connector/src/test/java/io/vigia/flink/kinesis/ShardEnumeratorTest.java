@@ -82,6 +82,21 @@ class ShardEnumeratorTest {
     }
 
     @Test
+    void nothingIsAssignedBeforeEveryReaderRegisteredThenShardsAreSpread() {
+        context.parallelism = 2;
+        context.register(0);
+        kinesis.shards = List.of(shard("s0"), shard("s1"));
+        ShardEnumerator e = start(Map.of(), EnumeratorState.EMPTY);
+        context.discover();
+        e.addReader(0);
+        assertTrue(context.allAssigned().isEmpty(), "reader 1 has not registered yet");
+        context.register(1);
+        e.addReader(1);
+        assertEquals(1, context.assigned.get(0).size());
+        assertEquals(1, context.assigned.get(1).size());
+    }
+
+    @Test
     void stateSurvivesSerializationAndRestoreDiscoversOnlyNewShards() throws Exception {
         kinesis.shards = List.of(shard("s0"), shard("s1", "s0"));
         ShardEnumerator e = start(Map.of("source.init.position", "AT_TIMESTAMP",
