@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS := local,flink,spark,infra,dev
 
-.PHONY: demo test test-unit bench up down status install clean
+.PHONY: demo test test-unit bench up down status install clean package-producer synth deploy destroy
 
 install: $(STAMP)
 
@@ -39,4 +39,28 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 clean: down
-	rm -rf .local
+	rm -rf .local build/cdk.out
+
+# --- AWS deployment (infra/): synth is offline; deploy/destroy need AWS credentials.
+include infra/stubs.mk
+CDK := infra/node_modules/.bin/cdk
+CDK_OUT := build/cdk.out
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+package-producer: $(STAMP)
+	$(PY) -m infra.package_producer
+
+synth: $(STAMP) package-producer package-flink package-glue
+	$(PY) -m infra.app $(CDK_OUT)
+
+$(CDK): infra/package.json infra/package-lock.json
+	npm ci --prefix infra --no-audit --no-fund --silent
+
+deploy: synth $(CDK)
+	@if ls build/*/STUB >/dev/null 2>&1; then echo "refusing to deploy placeholder artifacts: $$(ls build/*/STUB)"; exit 1; fi
+	$(CDK) bootstrap --app $(CDK_OUT)
+	$(CDK) deploy --app $(CDK_OUT) --all --require-approval never
+
+destroy: $(CDK)
+	test -d $(CDK_OUT) || $(MAKE) synth
+	$(CDK) destroy --app $(CDK_OUT) --all --force

@@ -1,0 +1,65 @@
+"""The built code the stack deploys: producer Lambda dir, Flink zip, Glue script and libs, queries.
+
+Each artifact is made by its own make target (the component owner's); the CDK app only
+references the files, so `make synth` depends on those targets and never rebuilds code itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_OPTIONS_GROUP = "kinesis.analytics.flink.run.options"
+
+
+class MissingArtifact(FileNotFoundError):
+    """A code artifact is not built; the message names the make target that builds it."""
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    producer_dir: Path       # Lambda code: producer/, vigia/, pipeline.yaml, third-party deps
+    flink_zip: Path          # Managed Flink application code
+    flink_run_options: Path  # JSON: the kinesis.analytics.flink.run.options property group
+    glue_script: Path        # Glue job entry script
+    glue_libs: Path          # zip for --extra-py-files
+    queries_dir: Path        # athena/queries/*.sql, each becomes a named query
+
+    @classmethod
+    def from_repo(cls, root: Path = ROOT) -> "Artifacts":
+        build = root / "build"
+        return cls(
+            producer_dir=build / "lambda" / "producer",
+            flink_zip=build / "flink" / "vigia-flink.zip",
+            flink_run_options=build / "flink" / "run-options.json",
+            glue_script=build / "glue" / "raw_to_gold.py",
+            glue_libs=build / "glue" / "vigia_glue_libs.zip",
+            queries_dir=root / "athena" / "queries",
+        )
+
+    def check(self) -> "Artifacts":
+        targets = {
+            self.producer_dir: "package-producer",
+            self.flink_zip: "package-flink",
+            self.flink_run_options: "package-flink",
+            self.glue_script: "package-glue",
+            self.glue_libs: "package-glue",
+        }
+        missing = [f"{path} (make {target})" for path, target in targets.items() if not path.exists()]
+        if missing:
+            raise MissingArtifact("code artifacts not built:\n  " + "\n  ".join(missing))
+        return self
+
+    def run_options(self) -> dict[str, str]:
+        options = json.loads(self.flink_run_options.read_text())
+        if not isinstance(options, dict) or "python" not in options or "jarfile" not in options:
+            raise ValueError(f"{self.flink_run_options}: expected an object with 'python' and 'jarfile'")
+        return {str(k): str(v) for k, v in options.items()}
+
+    def queries(self) -> dict[str, str]:
+        """Query name (file stem) -> SQL text; none when the folder does not exist."""
+        if not self.queries_dir.is_dir():
+            return {}
+        return {f.stem: f.read_text().strip() for f in sorted(self.queries_dir.glob("*.sql"))}
