@@ -31,15 +31,13 @@ def build(scope: Construct, p: Pipeline, key: kms.IKey) -> Alerting:
                     retention_period=Duration.days(14))
     suppress(dlq, "AwsSolutions-SQS3", "This queue is itself the dead-letter queue for undeliverable alerts.")
     topic = sns.Topic(scope, "AlertTopic", topic_name=p.alerts.topic, master_key=key, enforce_ssl=True)
-    for sub in p.alerts.subscriptions:
-        options = dict(dead_letter_queue=dlq)
-        if sub.min_severity != min(SEVERITY_ORDER, key=SEVERITY_ORDER.get):
-            options["filter_policy"] = {"severity": sns.SubscriptionFilter.string_filter(
-                allowlist=severities_at_least(sub.min_severity))}
-        if sub.protocol == "email":
-            topic.add_subscription(subs.EmailSubscription(sub.endpoint, **options))
-        else:
-            topic.add_subscription(subs.SmsSubscription(sub.endpoint, **options))
+    protocols = {"email": sns.SubscriptionProtocol.EMAIL, "sms": sns.SubscriptionProtocol.SMS}
+    for i, sub in enumerate(p.alerts.subscriptions):
+        receives = severities_at_least(sub.min_severity)
+        filter_policy = None if len(receives) == len(SEVERITY_ORDER) else {
+            "severity": sns.SubscriptionFilter.string_filter(allowlist=receives)}
+        sns.Subscription(scope, f"AlertSubscription{i}", topic=topic, protocol=protocols[sub.protocol],
+                         endpoint=sub.endpoint, filter_policy=filter_policy, dead_letter_queue=dlq)
     ops = sns.Topic(scope, "OperationsTopic", topic_name=p.operations.topic, master_key=key, enforce_ssl=True)
     ops.add_subscription(subs.EmailSubscription(p.operations.email))
     return Alerting(alert_topic=topic, dead_letter_queue=dlq, ops_topic=ops)

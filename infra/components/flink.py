@@ -22,6 +22,7 @@ from vigia.config import Pipeline
 
 RUNTIME = "FLINK-2_2"
 JOB_GROUP = "vigia.job"
+LOG_STREAM = "application"
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def build(scope: Construct, p: Pipeline, art: Artifacts, stream: kinesis.IStream
     code = assets.Asset(scope, "FlinkCode", path=str(art.flink_zip))
     log_group_name = f"/aws/kinesis-analytics/{name}"
     log_group = logs.LogGroup(scope, "FlinkLogs", log_group_name=log_group_name, retention=retention)
-    log_stream = logs.LogStream(scope, "FlinkLogStream", log_group=log_group, log_stream_name="application")
+    log_stream = logs.LogStream(scope, "FlinkLogStream", log_group=log_group, log_stream_name=LOG_STREAM)
     role = iam.Role(scope, "FlinkRole", assumed_by=iam.ServicePrincipal("kinesisanalytics.amazonaws.com"),
                     description="Managed Flink rules job: read the stream, publish alerts, store late events")
     allow(role, ["s3:GetObject", "s3:GetObjectVersion"], [code.bucket.arn_for_objects(code.s3_object_key)])
@@ -64,7 +65,7 @@ def build(scope: Construct, p: Pipeline, art: Artifacts, stream: kinesis.IStream
     allow(role, ["s3:PutObject"], [raw.arn_for_objects(f"{p.flink.late_events_prefix}*")])
     allow(role, ["logs:DescribeLogGroups"], [log_group_arn("*")])
     allow(role, ["logs:DescribeLogStreams"], [log_group.log_group_arn])
-    allow(role, ["logs:PutLogEvents"], [f"{log_group_arn(log_group_name)}:log-stream:application"])
+    allow(role, ["logs:PutLogEvents"], [f"{log_group_arn(log_group_name)}:log-stream:{LOG_STREAM}"])
     suppress(role, "AwsSolutions-IAM5",
              "Late-event objects are created at run time under the late-events prefix; DescribeLogGroups "
              "cannot be limited to one log group (the service calls it to check its logging option).",
@@ -109,7 +110,8 @@ def build(scope: Construct, p: Pipeline, art: Artifacts, stream: kinesis.IStream
     logging = kda.CfnApplicationCloudWatchLoggingOption(
         scope, "FlinkLogging", application_name=app.ref,
         cloud_watch_logging_option=kda.CfnApplicationCloudWatchLoggingOption.CloudWatchLoggingOptionProperty(
-            log_stream_arn=f"{log_group_arn(log_group_name)}:log-stream:{log_stream.log_stream_name}"))
+            log_stream_arn=f"{log_group_arn(log_group_name)}:log-stream:{LOG_STREAM}"))
+    logging.node.add_dependency(log_stream)
     _start_after_create(scope, app, name).node.add_dependency(logging)
     return FlinkApp(application=app, role=role, name=name)
 
