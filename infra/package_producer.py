@@ -13,20 +13,23 @@ import sys
 import tomllib
 from pathlib import Path
 
+from packaging.requirements import Requirement
+
 from infra.artifacts import ROOT, Artifacts
 from infra.components.producer import RUNTIME
 
 IN_RUNTIME = {"boto3", "botocore", "s3transfer"}  # the runtime's own; a bundled botocore would shadow it
-EXTRAS = {"aws-lambda-powertools": "[tracer]"}  # Tracer needs the X-Ray SDK
+EXTRAS = {"aws-lambda-powertools": {"tracer"}}  # Tracer needs the X-Ray SDK
 
 
 def requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
-    deps = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
     out = []
-    for dep in deps:
-        name = dep.split(">")[0].split("<")[0].split("=")[0].split("[")[0].strip()
-        if name.lower() not in IN_RUNTIME:
-            out.append(dep.replace(name, name + EXTRAS.get(name, ""), 1))
+    for dep in tomllib.loads(pyproject.read_text())["project"]["dependencies"]:
+        req = Requirement(dep)
+        if req.name.lower() in IN_RUNTIME:
+            continue
+        req.extras |= EXTRAS.get(req.name, set())
+        out.append(str(req))
     return out
 
 

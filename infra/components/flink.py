@@ -17,7 +17,6 @@ from constructs import Construct
 
 from infra.artifacts import RUN_OPTIONS_GROUP, Artifacts
 from infra.components.iam import allow, log_group_arn, objects_under, suppress
-from infra.naming import BUCKET_SUFFIX_ENV, bucket_suffix
 from vigia.config import Pipeline
 
 RUNTIME = "FLINK-2_2"
@@ -34,16 +33,15 @@ class FlinkApp:
 
 def job_properties(p: Pipeline, stream: kinesis.IStream, topic: sns.ITopic, dlq: sqs.IQueue,
                    raw: s3.IBucket) -> dict[str, str]:
-    """The `vigia.job` property group: what the job cannot read from the bundled pipeline.yaml."""
+    """The `vigia.job` property group (keys of flink_app.properties.JobSettings, which rejects
+    unknown ones): what the job cannot read from its bundled pipeline.yaml."""
     return {
         "aws.region": Aws.REGION,
         "stream.arn": stream.stream_arn,
-        "alerts.topic.arn": topic.topic_arn,
-        "alerts.dlq.url": dlq.queue_url,
-        "late.bucket": raw.bucket_name,
-        "late.prefix": p.flink.late_events_prefix,
+        "alert.topic.arn": topic.topic_arn,
+        "alert.dlq.url": dlq.queue_url,
+        "late.bucket": raw.bucket_name,  # the prefix comes from the bundled pipeline.yaml
         "source.init.position": "LATEST",
-        BUCKET_SUFFIX_ENV: bucket_suffix(p),
     }
 
 

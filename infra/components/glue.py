@@ -11,9 +11,9 @@ from aws_cdk import Aws, aws_glue as glue, aws_iam as iam, aws_kms as kms, aws_s
 from constructs import Construct
 
 from infra.artifacts import Artifacts
+from infra.components import definition
 from infra.components.firehose import static_prefix
 from infra.components.iam import allow, log_group_arn, objects_under, suppress
-from infra.naming import bucket_suffix
 from vigia.config import Crawler, Pipeline
 
 GLUE_VERSION = "5.0"
@@ -44,6 +44,7 @@ def crawler_paths(p: Pipeline, c: Crawler) -> list[str]:
 
 def build(scope: Construct, p: Pipeline, art: Artifacts, raw: s3.IBucket, gold: s3.IBucket,
           artifacts: s3.IBucket, key: kms.IKey) -> Batch:
+    pipeline_uri = definition.build(scope, p, artifacts)
     g = p.glue
     glue.CfnDatabase(scope, "GlueDatabase", catalog_id=Aws.ACCOUNT_ID,
                      database_input=glue.CfnDatabase.DatabaseInputProperty(name=g.database))
@@ -61,7 +62,8 @@ def build(scope: Construct, p: Pipeline, art: Artifacts, raw: s3.IBucket, gold: 
     libs = assets.Asset(scope, "GlueLibs", path=str(art.glue_libs))
     etl_role = roles["etl"] = _glue_role(scope, "GlueEtlRole", "Glue ETL: read raw, write gold, update the catalog", key)
     allow(etl_role, ["s3:GetObject"], [script.bucket.arn_for_objects(script.s3_object_key),
-                                       libs.bucket.arn_for_objects(libs.s3_object_key)])
+                                       libs.bucket.arn_for_objects(libs.s3_object_key),
+                                       artifacts.arn_for_objects(definition.KEY)])
     raw_prefix = static_prefix(p.firehose.prefix)  # what Firehose delivers; never rejects/, late/, errors/
     allow(etl_role, ["s3:ListBucket"], [raw.bucket_arn])
     allow(etl_role, ["s3:GetObject"], [raw.arn_for_objects(f"{raw_prefix}*")])
@@ -102,7 +104,7 @@ def build(scope: Construct, p: Pipeline, art: Artifacts, raw: s3.IBucket, gold: 
             "--enable-metrics": "true",
             "--enable-observability-metrics": "true",
             "--enable-continuous-cloudwatch-log": "true",
-            "--bucket_suffix": bucket_suffix(p),  # the script's config.load() sees the deployed bucket names
+            "--pipeline_uri": pipeline_uri,  # the definition with the deployed bucket names
         },
     )
 

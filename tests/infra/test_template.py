@@ -92,10 +92,11 @@ def test_flink_application(synth):
     groups = {g["PropertyGroupId"]: g["PropertyMap"] for g in cfg["EnvironmentProperties"]["PropertyGroups"]}
     assert groups["kinesis.analytics.flink.run.options"] == synth.run_options
     job = groups["vigia.job"]
-    assert job["late.prefix"] == p.flink.late_events_prefix
     stream_id = synth.logical_id("AWS::Kinesis::Stream", Name=p.stream.name)
     assert job["stream.arn"] == {"Fn::GetAtt": [stream_id, "Arn"]}
-    assert {"alerts.topic.arn", "alerts.dlq.url", "late.bucket", "aws.region", "VIGIA_BUCKET_SUFFIX"} <= set(job)
+    # Exactly the keys flink_app.properties.JobSettings knows (it rejects unknown ones).
+    assert set(job) == {"aws.region", "stream.arn", "alert.topic.arn", "alert.dlq.url", "late.bucket",
+                        "source.init.position"}
     flink = cfg["FlinkApplicationConfiguration"]
     assert flink["CheckpointConfiguration"]["CheckpointingEnabled"] is True
     assert flink["CheckpointConfiguration"]["CheckpointInterval"] == p.flink.checkpoint_interval_s * 1000
@@ -192,3 +193,35 @@ def test_alarms_notify_the_operations_topic(synth):
     board = json.dumps(synth.one("AWS::CloudWatch::Dashboard")["DashboardBody"])
     for stage in ("Producer", "Stream", "Flink", "Alerts", "Firehose", "Glue"):
         assert stage in board
+
+
+def _resolve(value, refs: dict):
+    """Evaluate the Fn::Join / Ref subset CloudFormation would, with the given Ref values."""
+    if isinstance(value, dict) and "Fn::Join" in value:
+        sep, parts = value["Fn::Join"]
+        return sep.join(_resolve(v, refs) for v in parts)
+    if isinstance(value, dict) and "Ref" in value:
+        return refs[value["Ref"]]
+    return value
+
+
+def test_glue_reads_the_deployed_definition_with_the_deployed_bucket_names(synth):
+    import yaml
+
+    from vigia import config
+
+    p = synth.pipeline
+    account, region = "123456789012", p.region
+    refs = {"AWS::AccountId": account, "AWS::Region": region, "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+    refs.update({k: f"bucket-{k}" for k in synth.resources("AWS::S3::Bucket")})
+    [upload] = [r["Properties"] for k, r in synth.template["Resources"].items()
+                if r["Type"] == "Custom::AWS" and k.startswith("DeployedDefinition")]
+    call = json.loads(_resolve(upload["Create"], refs))
+    assert call["action"] == "putObject" and call["parameters"]["Key"] == "deployed/pipeline.yaml"
+    deployed = config.parse(yaml.safe_load(call["parameters"]["Body"]))
+    for k, name in p.buckets.model_dump().items():
+        assert getattr(deployed.buckets, k) == f"{name}-{account}-{region}"
+    assert deployed.model_dump(exclude={"buckets"}) == p.model_dump(exclude={"buckets"})
+    job = synth.one("AWS::Glue::Job")
+    uri = _resolve(job["DefaultArguments"]["--pipeline_uri"], refs)
+    assert uri == f"s3://{call['parameters']['Bucket']}/deployed/pipeline.yaml"
