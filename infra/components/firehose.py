@@ -23,9 +23,14 @@ def static_prefix(prefix: str) -> str:
     return prefix.split("!{", 1)[0]
 
 
-def escaped(delimiter: str) -> str:
-    """Firehose's AppendDelimiterToRecord takes the delimiter escaped (a newline as `\\n`)."""
-    return delimiter.encode("unicode_escape").decode("ascii")
+def delimiter_processor(delimiter: str) -> dict:
+    """AppendDelimiterToRecord appends a newline when given no parameter (Firehose's "new line
+    delimiter" option, and what CDK's own AppendDelimiterToRecordProcessor emits); any other
+    delimiter is passed escaped, as the API's string parameters are (`\\t`, `,`)."""
+    if delimiter == "\n":
+        return {"Type": "AppendDelimiterToRecord"}
+    return {"Type": "AppendDelimiterToRecord", "Parameters": [
+        {"ParameterName": "Delimiter", "ParameterValue": delimiter.encode("unicode_escape").decode("ascii")}]}
 
 
 def destination(p: Pipeline, bucket_arn: str, role_arn: str, log_group: str, log_stream: str) -> dict:
@@ -44,8 +49,7 @@ def destination(p: Pipeline, bucket_arn: str, role_arn: str, log_group: str, log
             {"Type": "MetadataExtraction", "Parameters": [
                 {"ParameterName": "MetadataExtractionQuery", "ParameterValue": f.partition_query},
                 {"ParameterName": "JsonParsingEngine", "ParameterValue": JQ_ENGINE}]},
-            {"Type": "AppendDelimiterToRecord", "Parameters": [
-                {"ParameterName": "Delimiter", "ParameterValue": escaped(f.delimiter)}]},
+            delimiter_processor(f.delimiter),
         ]},
         "CloudWatchLoggingOptions": {"Enabled": True, "LogGroupName": log_group, "LogStreamName": log_stream},
         "S3BackupMode": "Disabled",

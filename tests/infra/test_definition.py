@@ -54,12 +54,13 @@ def test_severity_filter_lists_the_minimum_and_everything_above():
 
 
 def test_firehose_prefix_and_delimiter_helpers():
-    from infra.components.firehose import escaped, static_prefix
+    from infra.components.firehose import delimiter_processor, static_prefix
 
     p = config.load()
     assert static_prefix(p.firehose.prefix) == "raw/source="
     assert static_prefix("plain/path/") == "plain/path/"
-    assert escaped("\n") == "\\n" and escaped("|") == "|"
+    assert delimiter_processor("\n") == {"Type": "AppendDelimiterToRecord"}
+    assert delimiter_processor("\t")["Parameters"] == [{"ParameterName": "Delimiter", "ParameterValue": "\\t"}]
 
 
 def test_missing_artifacts_name_the_make_target(tmp_path):

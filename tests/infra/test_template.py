@@ -117,11 +117,13 @@ def test_firehose_delivery_from_definition(synth):
     assert dest["BufferingHints"] == {"SizeInMBs": f.buffering.size_mib, "IntervalInSeconds": f.buffering.interval_s}
     assert dest["DynamicPartitioningConfiguration"]["Enabled"] is True
     params = {prm["ParameterName"]: prm["ParameterValue"]
-              for proc in dest["ProcessingConfiguration"]["Processors"] for prm in proc["Parameters"]}
+              for proc in dest["ProcessingConfiguration"]["Processors"] for prm in proc.get("Parameters", [])}
     assert params["MetadataExtractionQuery"] == f.partition_query
     assert params["JsonParsingEngine"] == "JQ-1.6"
-    # Firehose takes the delimiter escaped: a real newline becomes backslash + n.
-    assert params["Delimiter"] == "\\n" and f.delimiter == "\n"
+    # A newline delimiter is AppendDelimiterToRecord without parameters (Firehose's default).
+    assert f.delimiter == "\n" and "Delimiter" not in params
+    assert [proc["Type"] for proc in dest["ProcessingConfiguration"]["Processors"]] == [
+        "MetadataExtraction", "AppendDelimiterToRecord"]
     raw_id = synth.logical_id("AWS::S3::Bucket", BucketName={"Fn::Join": ["", [
         synth.pipeline.buckets.raw + "-", {"Ref": "AWS::AccountId"}, "-", {"Ref": "AWS::Region"}]]})
     assert dest["BucketARN"] == {"Fn::GetAtt": [raw_id, "Arn"]}
