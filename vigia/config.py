@@ -273,7 +273,8 @@ BUCKET_SUFFIX_ENV = "VIGIA_BUCKET_SUFFIX"  # set in AWS so that config.load() re
 
 class DeployProducer(Strict):
     memory_mib: Annotated[int, Field(ge=128, le=10240)] = 256
-    timeout_s: Annotated[int, Field(ge=1, le=900)] = 60
+    timeout_s: Annotated[int, Field(ge=1, le=900)] = 60  # at most the schedule's period: runs never overlap
+    reserved_concurrency: PositiveInt | None = None  # new accounts (limit 10) cannot reserve any
     sources: list[str] | None = None  # polled in AWS; default: every non-simulator source
     # source name -> Secrets Manager secret name holding its API key (never the key itself)
     api_key_secrets: dict[str, Annotated[str, Field(pattern=r"^[a-zA-Z0-9/_+=.@-]{1,512}$")]] = {}
@@ -300,7 +301,6 @@ class DeployLifecycle(Strict):
     raw_expire_days: PositiveInt = 365
     athena_results_expire_days: PositiveInt = 7
     access_logs_expire_days: PositiveInt = 90
-    noncurrent_expire_days: PositiveInt = 30
 
     @model_validator(mode="after")
     def _transition_before_expiry(self) -> "DeployLifecycle":
@@ -355,7 +355,20 @@ class Pipeline(Strict):
         for name in [*(self.deploy.producer.sources or []), *self.deploy.producer.api_key_secrets]:
             if name not in source_names:
                 raise ValueError(f"deploy.producer: source {name!r} is not defined under producer.sources {source_names}")
+        period = _rate_seconds(self.producer.schedule)
+        if period is not None and self.deploy.producer.timeout_s > period:
+            # Two runs at once would read and advance the same cursors.
+            raise ValueError(f"deploy.producer.timeout_s ({self.deploy.producer.timeout_s}) must not exceed the "
+                             f"period of producer.schedule {self.producer.schedule!r} ({period} s)")
         return self
+
+
+def _rate_seconds(schedule: str) -> int | None:
+    """The period of an EventBridge `rate(N unit)` expression in seconds (None for cron)."""
+    m = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", schedule)
+    if not m:
+        return None
+    return int(m.group(1)) * {"minute": 60, "hour": 3600, "day": 86400}[m.group(2).rstrip("s")]
 
 
 def _require_unique(what: str, names: list[str]) -> None:

@@ -53,8 +53,9 @@ def build(scope: Construct, p: Pipeline, code_dir: Path, stream: kinesis.IStream
         role=role,
         memory_size=p.deploy.producer.memory_mib,
         timeout=Duration.seconds(p.deploy.producer.timeout_s),
-        # One poll at a time: concurrent runs would read and advance the same cursors.
-        reserved_concurrent_executions=1,
+        reserved_concurrent_executions=p.deploy.producer.reserved_concurrency,
+        # No async retries: a retry could overlap the next scheduled run, which catches up anyway.
+        retry_attempts=0,
         tracing=lambda_.Tracing.ACTIVE,
         log_group=log_group,
         environment={

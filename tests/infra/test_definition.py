@@ -26,6 +26,14 @@ def test_api_key_secret_for_an_undefined_source_names_the_source():
         config.parse(data)
 
 
+def test_producer_timeout_must_fit_in_the_schedule_period():
+    data = _with(producer={"timeout_s": 61})
+    with pytest.raises(config.ConfigError, match=r"timeout_s \(61\) must not exceed .*rate\(1 minute\).* \(60 s\)"):
+        config.parse(data)
+    data["producer"]["schedule"] = "rate(5 minutes)"
+    assert config.parse(data).deploy.producer.timeout_s == 61
+
+
 def test_deployed_code_sees_suffixed_bucket_names(monkeypatch):
     plain = config.load().buckets
     monkeypatch.setenv(config.BUCKET_SUFFIX_ENV, "-123456789012-eu-west-1")
