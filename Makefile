@@ -58,7 +58,7 @@ $(CDK): infra/package.json infra/package-lock.json
 	npm ci --prefix infra --no-audit --no-fund --silent
 
 deploy: synth $(CDK)
-	@if ls build/*/STUB >/dev/null 2>&1; then echo "refusing to deploy placeholder artifacts: $$(ls build/*/STUB)"; exit 1; fi
+	$(PY) -m infra.artifacts
 	$(CDK) bootstrap --app $(CDK_OUT)
 	$(CDK) deploy --app $(CDK_OUT) --all --require-approval never
 

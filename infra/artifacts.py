@@ -7,11 +7,14 @@ references the files, so `make synth` depends on those targets and never rebuild
 from __future__ import annotations
 
 import json
+import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_OPTIONS_GROUP = "kinesis.analytics.flink.run.options"
+PLACEHOLDER = "VIGIA-PLACEHOLDER"  # in every stand-in artifact (infra/stubs.mk, package_producer)
 
 
 class MissingArtifact(FileNotFoundError):
@@ -52,6 +55,17 @@ class Artifacts:
             raise MissingArtifact("code artifacts not built:\n  " + "\n  ".join(missing))
         return self
 
+    def placeholders(self) -> list[Path]:
+        """Artifacts that are stand-ins (carry the PLACEHOLDER marker): never to be deployed."""
+        found = []
+        for path in (self.producer_dir / "producer" / "handler.py", self.glue_script):
+            if path.exists() and PLACEHOLDER in path.read_text():
+                found.append(path)
+        for path in (self.flink_zip, self.glue_libs):
+            if path.exists() and PLACEHOLDER in zipfile.ZipFile(path).namelist():
+                found.append(path)
+        return found
+
     def run_options(self) -> dict[str, str]:
         options = json.loads(self.flink_run_options.read_text())
         if not isinstance(options, dict) or "python" not in options or "jarfile" not in options:
@@ -63,3 +77,10 @@ class Artifacts:
         if not self.queries_dir.is_dir():
             return {}
         return {f.stem: f.read_text().strip() for f in sorted(self.queries_dir.glob("*.sql"))}
+
+
+if __name__ == "__main__":  # `make deploy`: refuse stand-ins
+    stand_ins = Artifacts.from_repo().check().placeholders()
+    for path in stand_ins:
+        print(f"placeholder artifact, not deployable: {path}", file=sys.stderr)
+    sys.exit(1 if stand_ins else 0)

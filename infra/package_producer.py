@@ -15,7 +15,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from infra.artifacts import ROOT, Artifacts
+from infra.artifacts import PLACEHOLDER, ROOT, Artifacts
 from infra.components.producer import RUNTIME
 
 IN_RUNTIME = {"boto3", "botocore", "s3transfer"}  # the runtime's own; a bundled botocore would shadow it
@@ -43,17 +43,15 @@ def build(target: Path) -> None:
     for pulled_in in IN_RUNTIME:  # e.g. the X-Ray SDK depends on botocore
         for path in target.glob(f"{pulled_in}*"):
             shutil.rmtree(path)
-    stub = target.parent / "STUB"
-    stub.unlink(missing_ok=True)
     for package in ("producer", "vigia"):
         src = ROOT / package
         if src.is_dir():
             shutil.copytree(src, target / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "local"))
         else:  # only until the producer is merged; `make deploy` refuses STUB artifacts
             print(f"WARNING: {src} is missing; the Lambda asset gets a placeholder handler", file=sys.stderr)
-            stub.write_text(f"{src} missing\n")
             (target / package).mkdir()
-            (target / package / "handler.py").write_text(f"def handler(event, context):\n    raise RuntimeError('placeholder: {src} was missing at build time')\n")
+            (target / package / "handler.py").write_text(
+                f"def handler(event, context):\n    raise RuntimeError('{PLACEHOLDER}: {src} was missing at build time')\n")
     shutil.copy2(ROOT / "pipeline.yaml", target / "pipeline.yaml")
 
 

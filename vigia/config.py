@@ -297,7 +297,7 @@ class DeployGlue(Strict):
 
 
 class DeployLifecycle(Strict):
-    raw_infrequent_access_days: Annotated[int, Field(ge=30)] = 30
+    raw_infrequent_access_days: Annotated[int, Field(ge=30)] = 30  # S3's minimum age for STANDARD_IA
     raw_expire_days: PositiveInt = 365
     athena_results_expire_days: PositiveInt = 7
     access_logs_expire_days: PositiveInt = 90
@@ -411,7 +411,7 @@ def load(path: str | os.PathLike | None = None) -> Pipeline:
         raise ConfigError(f"{p} is not valid YAML: {err}") from None
     suffix = os.environ.get(BUCKET_SUFFIX_ENV)
     if suffix and isinstance(data, dict) and isinstance(data.get("buckets"), dict):
-        # In AWS bucket names are made globally unique by a suffix (infra/ sets this variable
-        # wherever the deployed code reads the definition), so the code sees the deployed names.
+        # In AWS bucket names are made globally unique by a suffix; infra/ sets this variable on
+        # the producer Lambda, so the code there sees the deployed names.
         data["buckets"] = {k: f"{v}{suffix}" for k, v in data["buckets"].items()}
     return parse(data, origin=str(p))

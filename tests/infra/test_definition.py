@@ -99,3 +99,17 @@ def test_lambda_requirements_leave_out_the_runtimes_boto3():
     assert not [r for r in reqs if r.startswith(("boto3", "botocore"))]
     assert any(r.startswith("aws-lambda-powertools[tracer]") for r in reqs)
     assert any(r.startswith("pydantic") for r in reqs)
+
+
+def test_placeholder_artifacts_are_recognised_and_real_ones_are_not(tmp_path):
+    import zipfile
+
+    from infra.artifacts import PLACEHOLDER
+    from tests.infra.conftest import placeholder_artifacts
+
+    real = placeholder_artifacts(tmp_path / "real")  # ordinary files: what a build makes
+    assert real.placeholders() == []
+    with zipfile.ZipFile(real.flink_zip, "w") as z:
+        z.writestr(PLACEHOLDER, "")
+    real.glue_script.write_text(f"raise SystemExit('{PLACEHOLDER}')\n")
+    assert real.placeholders() == [real.glue_script, real.flink_zip]
