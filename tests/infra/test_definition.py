@@ -113,3 +113,14 @@ def test_placeholder_artifacts_are_recognised_and_real_ones_are_not(tmp_path):
         z.writestr(PLACEHOLDER, "")
     real.glue_script.write_text(f"raise SystemExit('{PLACEHOLDER}')\n")
     assert real.placeholders() == [real.glue_script, real.flink_zip]
+
+
+def test_synth_entry_point_stops_with_the_missing_make_targets(tmp_path, monkeypatch, capsys):
+    import infra.app
+    from infra.artifacts import Artifacts
+
+    unbuilt = Artifacts.from_repo(tmp_path)  # a checkout where no make package-* ran
+    monkeypatch.setattr(infra.app.Artifacts, "from_repo", classmethod(lambda cls: unbuilt))
+    assert infra.app.main(["app", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "synth failed: code artifacts not built" in err and "make package-flink" in err
