@@ -117,7 +117,7 @@ def build(scope: Construct, p: Pipeline, art: Artifacts, stream: kinesis.IStream
 def _start_after_create(scope: Construct, app: kda.CfnApplication, name: str) -> cr.AwsCustomResource:
     """CloudFormation creates the application stopped; start it once so the job runs after deploy."""
     arn = f"arn:aws:kinesisanalytics:{Aws.REGION}:{Aws.ACCOUNT_ID}:application/{name}"
-    start = cr.AwsCustomResource(
+    return cr.AwsCustomResource(
         scope, "FlinkStart",
         on_create=cr.AwsSdkCall(service="KinesisAnalyticsV2", action="startApplication",
                                 parameters={"ApplicationName": app.ref},
@@ -126,4 +126,3 @@ def _start_after_create(scope: Construct, app: kda.CfnApplication, name: str) ->
             iam.PolicyStatement(actions=["kinesisanalytics:StartApplication"], resources=[arn])]),
         install_latest_aws_sdk=False,  # deploy needs no download; the runtime's SDK has the call
     )
-    return start

@@ -7,11 +7,10 @@ gets the secret ARNs (never values) in VIGIA_API_KEY_SECRETS and may read only t
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import (Aws, Duration, aws_events as events, aws_events_targets as targets, aws_iam as iam,
+from aws_cdk import (Aws, Duration, Stack, aws_events as events, aws_events_targets as targets, aws_iam as iam,
                      aws_kinesis as kinesis, aws_lambda as lambda_, aws_logs as logs, aws_s3 as s3)
 from constructs import Construct
 
@@ -61,7 +60,7 @@ def build(scope: Construct, p: Pipeline, code_dir: Path, stream: kinesis.IStream
         environment={
             BUCKET_SUFFIX_ENV: bucket_suffix(p),
             "POWERTOOLS_SERVICE_NAME": "producer",
-            "VIGIA_API_KEY_SECRETS": json.dumps(secrets) if secrets else "{}",
+            "VIGIA_API_KEY_SECRETS": Stack.of(scope).to_json_string(secrets),
         },
     )
     suppress(fn, "AwsSolutions-L1",
@@ -74,7 +73,7 @@ def build(scope: Construct, p: Pipeline, code_dir: Path, stream: kinesis.IStream
     # Without ListBucket a missing cursor reads as AccessDenied instead of NoSuchKey (first run).
     allow(role, ["s3:ListBucket"], [artifacts.bucket_arn],
           StringLike={"s3:prefix": [f"{p.producer.cursor_prefix}*"]})
-    allow(role, ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group.log_group_arn}"])
+    allow(role, ["logs:CreateLogStream", "logs:PutLogEvents"], [log_group.log_group_arn])
     allow(role, ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"])
     if secrets:
         allow(role, ["secretsmanager:GetSecretValue"], list(secrets.values()))
