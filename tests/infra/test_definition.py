@@ -124,3 +124,10 @@ def test_synth_entry_point_stops_with_the_missing_make_targets(tmp_path, monkeyp
     assert infra.app.main(["app", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "synth failed: code artifacts not built" in err and "make package-flink" in err
+
+
+def test_dashboard_reads_the_producers_metric_namespace():
+    from infra.components.monitoring import PRODUCER_NAMESPACE
+    from producer.handler import NAMESPACE
+
+    assert PRODUCER_NAMESPACE == NAMESPACE
