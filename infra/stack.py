@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack, Tags, aws_logs as logs
+from aws_cdk import Stack, Tags
 from constructs import Construct
 
 from infra.artifacts import Artifacts
@@ -18,17 +18,15 @@ class VigiaStack(Stack):
         p = pipeline
         check_bucket_names(p)
         Tags.of(self).add("project", p.project)
-        retention = logs.RetentionDays(_retention_name(p.deploy.log_retention_days))
 
         k = keys.build(self, p)
         buckets = storage.build(self, p)
         self.stream = stream.build(self, p)
         alerting = alerts.build(self, p, k.messaging)
-        self.producer = producer.build(self, p, artifacts.producer_dir, self.stream, buckets.raw, buckets.artifacts,
-                                       retention)
+        self.producer = producer.build(self, p, artifacts.producer_dir, self.stream, buckets.raw, buckets.artifacts)
         self.flink = flink.build(self, p, artifacts, self.stream, alerting.alert_topic, alerting.dead_letter_queue,
-                                 buckets.raw, retention)
-        self.delivery = firehose.build(self, p, self.stream, buckets.raw, retention)
+                                 buckets.raw)
+        self.delivery = firehose.build(self, p, self.stream, buckets.raw)
         self.batch = glue.build(self, p, artifacts, buckets.raw, buckets.gold, buckets.artifacts, k.data)
         athena.build(self, p, buckets.athena_results, artifacts.queries())
         monitoring.build(self, p, stream=self.stream, producer=self.producer.function, flink_app=self.flink.name,
@@ -41,9 +39,3 @@ class VigiaStack(Stack):
                  "Only CDK's AwsCustomResource function uses the AWS managed Lambda basic execution policy.",
                  applies_to=["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"])
 
-
-def _retention_name(days: int) -> str:
-    names = {1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH",
-             60: "TWO_MONTHS", 90: "THREE_MONTHS", 120: "FOUR_MONTHS", 150: "FIVE_MONTHS", 180: "SIX_MONTHS",
-             365: "ONE_YEAR"}
-    return names[days]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from aws_cdk import Aws, aws_iam as iam, aws_kinesis as kinesis, aws_kinesisfirehose as kfh, aws_logs as logs, aws_s3 as s3
 from constructs import Construct
 
+from infra.components import lifetime
 from infra.components.iam import allow, log_group_arn, objects_under, suppress
 from vigia.config import Pipeline
 
@@ -56,11 +57,11 @@ def destination(p: Pipeline, bucket_arn: str, role_arn: str, log_group: str, log
     }
 
 
-def build(scope: Construct, p: Pipeline, stream: kinesis.IStream, raw: s3.IBucket,
-          retention: logs.RetentionDays) -> kfh.CfnDeliveryStream:
+def build(scope: Construct, p: Pipeline, stream: kinesis.IStream, raw: s3.IBucket) -> kfh.CfnDeliveryStream:
     log_group_name = f"/aws/kinesisfirehose/{p.firehose.name}"
-    log_group = logs.LogGroup(scope, "FirehoseLogs", log_group_name=log_group_name, retention=retention)
-    log_stream = logs.LogStream(scope, "FirehoseLogStream", log_group=log_group, log_stream_name=LOG_STREAM)
+    log_group = lifetime.log_group(scope, "FirehoseLogs", log_group_name, p)
+    log_stream = logs.LogStream(scope, "FirehoseLogStream", log_group=log_group, log_stream_name=LOG_STREAM,
+                               removal_policy=lifetime.removal(p))
     role = iam.Role(scope, "FirehoseRole", assumed_by=iam.ServicePrincipal(
         "firehose.amazonaws.com", conditions={"StringEquals": {"sts:ExternalId": Aws.ACCOUNT_ID}}),
         description="Firehose: read the stream, write raw objects and error records")

@@ -16,6 +16,7 @@ from aws_cdk import (Aws, aws_iam as iam, aws_kinesis as kinesis, aws_kinesisana
 from constructs import Construct
 
 from infra.artifacts import RUN_OPTIONS_GROUP, Artifacts
+from infra.components import lifetime
 from infra.components.iam import allow, log_group_arn, objects_under, suppress
 from vigia.config import Pipeline
 
@@ -46,12 +47,13 @@ def job_properties(p: Pipeline, stream: kinesis.IStream, topic: sns.ITopic, dlq:
 
 
 def build(scope: Construct, p: Pipeline, art: Artifacts, stream: kinesis.IStream, topic: sns.ITopic,
-          dlq: sqs.IQueue, raw: s3.IBucket, retention: logs.RetentionDays) -> FlinkApp:
+          dlq: sqs.IQueue, raw: s3.IBucket) -> FlinkApp:
     name = p.flink.application
     code = assets.Asset(scope, "FlinkCode", path=str(art.flink_zip))
     log_group_name = f"/aws/kinesis-analytics/{name}"
-    log_group = logs.LogGroup(scope, "FlinkLogs", log_group_name=log_group_name, retention=retention)
-    log_stream = logs.LogStream(scope, "FlinkLogStream", log_group=log_group, log_stream_name=LOG_STREAM)
+    log_group = lifetime.log_group(scope, "FlinkLogs", log_group_name, p)
+    log_stream = logs.LogStream(scope, "FlinkLogStream", log_group=log_group, log_stream_name=LOG_STREAM,
+                               removal_policy=lifetime.removal(p))
     role = iam.Role(scope, "FlinkRole", assumed_by=iam.ServicePrincipal("kinesisanalytics.amazonaws.com"),
                     description="Managed Flink rules job: read the stream, publish alerts, store late events")
     allow(role, ["s3:GetObject", "s3:GetObjectVersion"], [code.bucket.arn_for_objects(code.s3_object_key)])

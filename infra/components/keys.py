@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Aws, RemovalPolicy, aws_iam as iam, aws_kms as kms
+from aws_cdk import Aws, aws_iam as iam, aws_kms as kms
 from constructs import Construct
 
+from infra.components import lifetime
 from vigia.config import Pipeline
 
 
@@ -22,7 +23,7 @@ class Keys:
 
 
 def build(scope: Construct, p: Pipeline) -> Keys:
-    removal = RemovalPolicy.RETAIN if p.deploy.retain_data else RemovalPolicy.DESTROY
+    removal = lifetime.removal(p)
     data = kms.Key(scope, "DataKey", alias=f"alias/{p.project}-data", enable_key_rotation=True,
                    description=f"{p.project}: Glue job bookmarks and logs", removal_policy=removal)
     # Glue writes its job and crawler logs encrypted with this key (security configuration).

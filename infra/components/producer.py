@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aws_cdk import (Aws, Duration, Stack, aws_events as events, aws_events_targets as targets, aws_iam as iam,
-                     aws_kinesis as kinesis, aws_lambda as lambda_, aws_logs as logs, aws_s3 as s3)
+                     aws_kinesis as kinesis, aws_lambda as lambda_, aws_s3 as s3)
 from constructs import Construct
 
+from infra.components import lifetime
 from infra.components.iam import allow, objects_under, suppress
 from infra.naming import BUCKET_SUFFIX_ENV, bucket_suffix
 from vigia.config import Pipeline
@@ -36,9 +37,9 @@ def aws_sources(p: Pipeline) -> list[str]:
 
 
 def build(scope: Construct, p: Pipeline, code_dir: Path, stream: kinesis.IStream, raw: s3.IBucket,
-          artifacts: s3.IBucket, retention: logs.RetentionDays) -> Producer:
+          artifacts: s3.IBucket) -> Producer:
     name = f"{p.project}-producer"
-    log_group = logs.LogGroup(scope, "ProducerLogs", log_group_name=f"/aws/lambda/{name}", retention=retention)
+    log_group = lifetime.log_group(scope, "ProducerLogs", f"/aws/lambda/{name}", p)
     role = iam.Role(scope, "ProducerRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                     description="Producer Lambda: poll APIs, write to the stream, rejects and cursors")
     secrets = {src: f"arn:aws:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:secret:{secret}-??????"

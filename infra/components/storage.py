@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy, aws_s3 as s3
+from aws_cdk import Duration, aws_s3 as s3
 from constructs import Construct
 
+from infra.components import lifetime
 from infra.components.iam import suppress
 from infra.naming import bucket_suffix
 from vigia.config import Pipeline
@@ -43,7 +44,7 @@ def build(scope: Construct, p: Pipeline) -> Buckets:
             lifecycle_rules=[abort_uploads, *rules],
             server_access_logs_bucket=logs,
             server_access_logs_prefix=f"{cid.lower()}/" if logs else None,
-            removal_policy=RemovalPolicy.RETAIN if keep else RemovalPolicy.DESTROY,
+            removal_policy=lifetime.removal(p),
             auto_delete_objects=not keep,
         )
 

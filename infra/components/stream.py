@@ -3,9 +3,10 @@ key: no per-consumer KMS costs or key grants, and what cdk-nag (KDS3) recommends
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, aws_kinesis as kinesis
+from aws_cdk import Duration, aws_kinesis as kinesis
 from constructs import Construct
 
+from infra.components import lifetime
 from vigia.config import Pipeline
 
 
@@ -18,5 +19,5 @@ def build(scope: Construct, p: Pipeline) -> kinesis.Stream:
         shard_count=None if on_demand else p.stream.shard_count,
         retention_period=Duration.hours(p.stream.retention_hours),
         encryption=kinesis.StreamEncryption.MANAGED,
-        removal_policy=RemovalPolicy.RETAIN if p.deploy.retain_data else RemovalPolicy.DESTROY,
+        removal_policy=lifetime.removal(p),
     )

@@ -194,3 +194,13 @@ def test_cfn_lint_reports_no_errors(synth):
     matches = lint_file(synth.template_path, ManualArgs(regions=[synth.pipeline.region]))
     errors = [f"{m.rule.id} {m.message} ({m.path})" for m in matches if m.rule.id.startswith("E")]
     assert errors == []
+
+
+def test_destroy_removes_everything_by_default(synth):
+    """deploy.retain_data is false by default: no resource survives `make destroy` (a retained log
+    group or bucket would also block the next deploy with the same names)."""
+    assert synth.pipeline.deploy.retain_data is False
+    kept = {k: r["Type"] for k, r in synth.template["Resources"].items() if r.get("DeletionPolicy") == "Retain"}
+    assert kept == {}
+    for g in synth.resources("AWS::Logs::LogGroup").values():
+        assert g["Properties"]["RetentionInDays"] == synth.pipeline.deploy.log_retention_days
