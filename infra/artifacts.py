@@ -25,7 +25,7 @@ class MissingArtifact(FileNotFoundError):
 class Artifacts:
     producer_dir: Path       # Lambda code: producer/, vigia/, pipeline.yaml, third-party deps
     flink_zip: Path          # Managed Flink application code
-    flink_run_options: Path  # JSON: the kinesis.analytics.flink.run.options property group
+    flink_run_options: Path  # JSON: the kinesis.analytics.flink.run.options property group (or its map)
     glue_script: Path        # Glue job entry script
     glue_libs: Path          # zip for --extra-py-files
     queries_dir: Path        # athena/queries/*.sql, each becomes a named query
@@ -67,10 +67,16 @@ class Artifacts:
         return found
 
     def run_options(self) -> dict[str, str]:
-        options = json.loads(self.flink_run_options.read_text())
-        if not isinstance(options, dict) or "python" not in options or "jarfile" not in options:
-            raise ValueError(f"{self.flink_run_options}: expected an object with 'python' and 'jarfile'")
-        return {str(k): str(v) for k, v in options.items()}
+        """The run options map, from either a property group ({"PropertyGroupId": ..., "PropertyMap":
+        {...}}, what flink_app/package.py writes) or the bare map."""
+        data = json.loads(self.flink_run_options.read_text())
+        if isinstance(data, dict) and "PropertyMap" in data:
+            if data.get("PropertyGroupId") != RUN_OPTIONS_GROUP:
+                raise ValueError(f"{self.flink_run_options}: PropertyGroupId must be {RUN_OPTIONS_GROUP!r}")
+            data = data["PropertyMap"]
+        if not isinstance(data, dict) or "python" not in data or "jarfile" not in data:
+            raise ValueError(f"{self.flink_run_options}: expected run options with 'python' and 'jarfile'")
+        return {str(k): str(v) for k, v in data.items()}
 
     def queries(self) -> dict[str, str]:
         """Query name (file stem) -> SQL text; none when the folder does not exist."""

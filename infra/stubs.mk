@@ -9,7 +9,7 @@ package-flink:
 	@echo "WARNING: placeholder Flink zip (infra/stubs.mk); the real one comes from flink_app/"
 	mkdir -p build/flink && cd build/flink && rm -f vigia-flink.zip \
 	  && $(abspath $(PY)) -c "import zipfile; zipfile.ZipFile('vigia-flink.zip', 'w').writestr('VIGIA-PLACEHOLDER', '')" \
-	  && echo '{"python": "main.py", "jarfile": "lib/vigia-flink-connectors.jar"}' > run-options.json
+	  && echo '{"PropertyGroupId": "kinesis.analytics.flink.run.options", "PropertyMap": {"python": "main.py", "jarfile": "lib/vigia-kinesis-connector.jar"}}' > run-options.json
 endif
 
 ifeq ($(wildcard glue/raw_to_gold.py),)

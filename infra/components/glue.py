@@ -19,6 +19,9 @@ from vigia.config import Crawler, Pipeline
 GLUE_VERSION = "5.0"
 TEMP_PREFIX = "glue-temp/"
 GLUE_LOGS = "/aws-glue/*"
+# What the shared vigia modules import and Glue 5.0 lacks; Glue installs them from PyPI at start.
+# One comma-separated value, so no version ranges: the ',' in ">=2.6,<3" would split a requirement.
+ADDITIONAL_PYTHON_MODULES = ["pydantic>=2.6", "jsonschema>=4.20", "PyYAML>=6"]
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ def build(scope: Construct, p: Pipeline, art: Artifacts, raw: s3.IBucket, gold: 
         default_arguments={
             "--job-bookmark-option": "job-bookmark-enable",
             "--extra-py-files": libs.s3_object_url,
+            "--additional-python-modules": ",".join(ADDITIONAL_PYTHON_MODULES),
             "--TempDir": f"s3://{artifacts.bucket_name}/{TEMP_PREFIX}",
             "--enable-metrics": "true",
             "--enable-observability-metrics": "true",

@@ -17,7 +17,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # 
 from vigia import config  # noqa: E402
 
 SECRET = "vigia/usgs-api-key"
-RUN_OPTIONS = {"python": "main.py", "jarfile": "lib/vigia-connectors.jar", "pyFiles": "lib/deps/"}
+RUN_OPTIONS = {"python": "main.py", "jarfile": "lib/vigia-kinesis-connector.jar", "pyFiles": "python-packages/"}
 QUERIES = {"hourly_rollup": "SELECT entity_id, count(*) FROM entity_metric_hourly GROUP BY 1",
            "freshness": "SELECT source, max(event_time) FROM events GROUP BY 1"}
 
@@ -69,7 +69,8 @@ def placeholder_artifacts(root: Path):
     for name in ("flink.zip", "libs.zip"):
         with zipfile.ZipFile(root / name, "w") as z:
             z.writestr("placeholder.txt", "test")
-    (root / "run-options.json").write_text(json.dumps(RUN_OPTIONS))
+    (root / "run-options.json").write_text(json.dumps(  # the format flink_app/package.py writes
+        {"PropertyGroupId": "kinesis.analytics.flink.run.options", "PropertyMap": RUN_OPTIONS}))
     (root / "raw_to_gold.py").write_text("print('placeholder')\n")
     (root / "queries").mkdir()
     for name, sql in QUERIES.items():

@@ -82,11 +82,21 @@ def test_missing_artifacts_name_the_make_target(tmp_path):
     assert art.queries() == {}  # no athena/queries folder: no named queries, not an error
 
 
-def test_run_options_must_name_the_python_entry_and_jar(tmp_path):
-    from infra.artifacts import Artifacts
+def test_run_options_are_read_from_the_property_group_or_its_map(tmp_path):
+    import json
+
+    from infra.artifacts import RUN_OPTIONS_GROUP, Artifacts
 
     art = Artifacts.from_repo(tmp_path)
     art.flink_run_options.parent.mkdir(parents=True)
+    options = {"python": "main.py", "jarfile": "lib/k.jar", "pyFiles": "python-packages/"}
+    art.flink_run_options.write_text(json.dumps({"PropertyGroupId": RUN_OPTIONS_GROUP, "PropertyMap": options}))
+    assert art.run_options() == options
+    art.flink_run_options.write_text(json.dumps(options))
+    assert art.run_options() == options
+    art.flink_run_options.write_text(json.dumps({"PropertyGroupId": "other", "PropertyMap": options}))
+    with pytest.raises(ValueError, match="PropertyGroupId must be"):
+        art.run_options()
     art.flink_run_options.write_text('{"python": "main.py"}')
     with pytest.raises(ValueError, match="'python' and 'jarfile'"):
         art.run_options()

@@ -136,6 +136,8 @@ def test_glue_job_crawlers_and_workflow(synth):
     assert job["Command"]["Name"] == "glueetl"
     assert job["DefaultArguments"]["--job-bookmark-option"] == "job-bookmark-enable"
     assert "--extra-py-files" in job["DefaultArguments"]
+    modules = job["DefaultArguments"]["--additional-python-modules"].split(",")
+    assert {m.split(">")[0].lower() for m in modules} == {"pydantic", "jsonschema", "pyyaml"}
     crawlers = {c["Properties"]["Name"]: c["Properties"] for c in synth.resources("AWS::Glue::Crawler").values()}
     assert set(crawlers) == {c.name for c in g.crawlers}
     for c in g.crawlers:
