@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS := local,flink,spark,infra,dev
 
-.PHONY: demo test test-unit bench up down status install clean package-producer synth deploy destroy
+.PHONY: demo test test-unit bench up down status install clean
 
 install: $(STAMP)
 
@@ -39,29 +39,6 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 clean: down
-	rm -rf .local build/cdk.out
+	rm -rf .local
 
-# --- AWS deployment (infra/): synth is offline; deploy/destroy need AWS credentials.
-include infra/stubs.mk
-CDK := infra/node_modules/.bin/cdk
-CDK_OUT := build/cdk.out
-# The machine has Node 20 (end-of-life for jsii since 2026-10-30; it still works): no banner per run.
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-
-package-producer: $(STAMP)
-	$(PY) -m infra.package_producer
-
-synth: $(STAMP) package-producer package-flink package-glue
-	$(PY) -m infra.app $(CDK_OUT)
-
-$(CDK): infra/package.json infra/package-lock.json
-	npm ci --prefix infra --no-audit --no-fund --silent
-
-deploy: synth $(CDK)
-	$(PY) -m infra.artifacts
-	$(CDK) bootstrap --app $(CDK_OUT)
-	$(CDK) deploy --app $(CDK_OUT) --all --require-approval never
-
-destroy: $(CDK)
-	test -d $(CDK_OUT) || $(MAKE) synth
-	$(CDK) destroy --app $(CDK_OUT) --all --force
+include infra/infra.mk
