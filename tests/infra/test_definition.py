@@ -64,8 +64,8 @@ def test_severity_filter_lists_the_minimum_and_everything_above():
 def test_firehose_prefix_and_delimiter_helpers():
     from infra.components.firehose import delimiter_processor, static_prefix
 
-    p = config.load()
-    assert static_prefix(p.firehose.prefix) == "raw/source="
+    assert static_prefix("raw/src=!{partitionKeyFromQuery:src}/dt=!{partitionKeyFromQuery:dt}/") == "raw/src="
+    assert static_prefix("errors/!{firehose:error-output-type}/") == "errors/"
     assert static_prefix("plain/path/") == "plain/path/"
     assert delimiter_processor("\n") == {"Type": "AppendDelimiterToRecord"}
     assert delimiter_processor("\t")["Parameters"] == [{"ParameterName": "Delimiter", "ParameterValue": "\\t"}]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -114,8 +115,11 @@ def test_object_access_is_limited_to_each_components_prefixes(synth):
     assert object_prefixes("Producer Lambda", "raw") == {f"/{p.producer.rejects_prefix}*"}
     assert object_prefixes("Producer Lambda", "artifacts") == {f"/{p.producer.cursor_prefix}*"}
     assert object_prefixes("Managed Flink", "raw") == {f"/{p.flink.late_events_prefix}*"}
-    assert object_prefixes("Firehose", "raw") == {"/raw/source=*", "/errors/*"}
-    assert object_prefixes("Glue ETL", "raw") == {"/raw/source=*"}  # never rejects/, late/ or errors/
+    delivered = re.match(r"[^!]*", p.firehose.prefix).group()         # e.g. raw/src=
+    errors = re.match(r"[^!]*", p.firehose.error_output_prefix).group()  # e.g. errors/
+    assert object_prefixes("Firehose", "raw") == {f"/{delivered}*", f"/{errors}*"}
+    assert object_prefixes("Glue ETL", "raw") == {f"/{delivered}*"}  # never rejects/, late/ or errors/
+    assert len({delivered, errors, p.producer.rejects_prefix, p.flink.late_events_prefix}) == 4
 
 
 def test_api_key_secret_readable_only_by_the_producer(synth):
