@@ -53,3 +53,5 @@ $(CONNECTOR_JAR): $(CONNECTOR_DIR)/pom.xml $(shell find $(CONNECTOR_DIR)/src -ty
 	mvn -q -B -Dstyle.color=never -f $(CONNECTOR_DIR)/pom.xml package
 	mkdir -p $(dir $@)
 	cp $(CONNECTOR_DIR)/target/vigia-kinesis-connector.jar $@
+
+include infra/infra.mk
