@@ -3,7 +3,7 @@
 # merged (with their real `package-flink` / `package-glue` targets) this file does nothing and can
 # be deleted. Each placeholder carries the marker VIGIA-PLACEHOLDER, and `make deploy` refuses to
 # ship any artifact that does (python -m infra.artifacts).
-ifeq ($(wildcard flink_app/.),)
+ifeq ($(wildcard flink_app/main.py),)
 .PHONY: package-flink
 package-flink:
 	@echo "WARNING: placeholder Flink zip (infra/stubs.mk); the real one comes from flink_app/"
