@@ -23,9 +23,9 @@ pytestmark = pytest.mark.integration
 
 
 @contextmanager
-def simulator_source(p: config.Pipeline, count: int):
+def simulator_source(p: config.Pipeline, count: int, **settings):
     """A simulator replaying `count` items on a free port, and `p` pointing its source there."""
-    server = simulator.make_server(simulator.Settings(count=count), port=0)
+    server = simulator.make_server(simulator.Settings(count=count, **settings), port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield with_source(p, "simulator", url=f"http://127.0.0.1:{server.server_address[1]}")
@@ -58,10 +58,10 @@ def test_alerts_reach_the_subscribed_queue(local_pipeline, aws_env, job_state):
                      "_attributes": a["_attributes"]}
         assert a["_attributes"]["severity"]["Value"] == a["severity"]
         assert a["_attributes"]["rule"]["Value"] == a["rule"]
-    # Every event late within its own shard is late for the job too (the job's watermark can only
-    # be further ahead when shards interleave), and each was stored, not aggregated.
-    assert {e["event_id"] for e in per_shard.late} <= {e["event_id"] for e in expected.late}
-    assert per_shard.late, "the simulator's late readings must show up"
+    # Every event the job stored as late is late within its own shard: per-split watermarks can lag
+    # the shard's own order (they are emitted periodically), never run ahead of it.
+    assert per_shard.late, "the simulator's late readings must be in the stream"
+    assert {e["event_id"] for e in expected.late} <= {e["event_id"] for e in per_shard.late}
 
 
 def test_restart_from_checkpoint_delivers_every_alert(aws_env, job_state):
@@ -71,7 +71,10 @@ def test_restart_from_checkpoint_delivers_every_alert(aws_env, job_state):
                          f"restart{time.time_ns() % 10**8}")
     provision.provision(p0, aws_env)
     ckpt = job_state / "checkpoints"
-    with simulator_source(p0, count=600) as p:   # the first part of the timeline
+    # No late readings here: watermarks are not part of a checkpoint, so an event stored as late
+    # before the crash can be re-read after the restore while the watermark is still low, and be
+    # aggregated (the at-least-once side of the late sink); this test is about alerts.
+    with simulator_source(p0, count=600, late_rate=0.0) as p:   # the first part of the timeline
         producer.run(p, ["simulator"], local_only=True)
         local.start(p, job_state / "job", port=aws_env, checkpoint_dir=ckpt.as_uri())
         deadline = time.monotonic() + 240
@@ -81,7 +84,7 @@ def test_restart_from_checkpoint_delivers_every_alert(aws_env, job_state):
             time.sleep(0.5)
         local.stop()                              # killed mid-stream
         first = local.inbox_alerts(p)
-    with simulator_source(p0, count=1200) as p:   # the producer resumes at its cursor
+    with simulator_source(p0, count=1200, late_rate=0.0) as p:   # the producer resumes at its cursor
         producer.run(p, ["simulator"], local_only=True)
         local.end_of_replay_markers(p)
         # LATEST: the second part is already in the stream, so only the restored shard positions
