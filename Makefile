@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS := local,flink,spark,infra,dev
 
-.PHONY: demo test test-unit bench up down status install clean
+.PHONY: demo test test-unit bench up down status install clean glue-jars package-glue
 
 install: $(STAMP)
 
@@ -29,7 +29,7 @@ status: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/vigia demo
 
-test: $(STAMP)
+test: $(STAMP) glue-jars
 	$(PY) -m pytest -q
 
 test-unit: $(STAMP)
@@ -40,3 +40,10 @@ bench: $(STAMP)
 
 clean: down
 	rm -rf .local
+
+# Jars for local Spark -> S3 (s3a); Glue in AWS brings its own.
+JARS := build/jars/hadoop-aws-3.3.4.jar build/jars/aws-java-sdk-bundle-1.12.262.jar
+glue-jars: $(JARS)
+$(JARS): glue/pom.xml
+	mvn -q -B -f glue/pom.xml package -Djars.dir=$(CURDIR)/build/jars
+	touch $(JARS)

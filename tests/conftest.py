@@ -72,3 +72,14 @@ def local_pipeline(aws_env) -> config.Pipeline:
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def spark(moto_port):
+    """One local SparkSession for the whole test run (JVM start-up is the slow part), with s3a
+    pointed at the session's moto server. Needs the jars of `make glue-jars`."""
+    from glue import spark_local
+
+    session = spark_local.session(aws.endpoint(moto_port), config.load().region, app="vigia-tests")
+    yield session
+    session.stop()
