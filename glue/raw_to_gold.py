@@ -25,8 +25,9 @@ from vigia.config import Pipeline
 
 
 def raw_prefix(p: Pipeline) -> str:
-    """The static part of the Firehose prefix (e.g. `raw/`): where delivered records live."""
-    return p.firehose.prefix.split("!{", 1)[0]
+    """The folders of the Firehose prefix before its first expression (e.g. `raw/`)."""
+    static = p.firehose.prefix.split("!{", 1)[0]
+    return static[:static.rfind("/") + 1]
 
 
 def table_path(p: Pipeline, scheme: str, table: str) -> str:
@@ -59,6 +60,7 @@ def run(spark: SparkSession, p: Pipeline, raw: DataFrame | None = None, *, schem
     now = now or datetime.now(timezone.utc)
     spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")  # dt stays a string
     spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")  # not legacy INT96
     if raw is None:
         raw = read_raw_text(spark, f"{scheme}://{p.buckets.raw}/{raw_prefix(p)}")
     t = p.glue.tables

@@ -46,4 +46,6 @@ def session(endpoint: str, region: str, app: str = "vigia-raw-to-gold") -> Spark
     }
     for k, v in hadoop.items():
         b = b.config(f"spark.hadoop.{k}", v)
-    return b.getOrCreate()
+    spark = b.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark

@@ -59,7 +59,7 @@ def test_partitions_by_query_on_event_time_with_delimiter_and_gzip(local_pipelin
     assert len(raw) == 6  # one object per (source, dt, hour) partition
     seen = []
     for key, body in raw.items():
-        m = re.fullmatch(rf"raw/source=(\w+)/dt=(\d{{4}}-\d\d-\d\d)/hour=(\d\d)/{NAME}", key)
+        m = re.fullmatch(rf"raw/src=(\w+)/dt=(\d{{4}}-\d\d-\d\d)/hour=(\d\d)/{NAME}", key)
         assert m, key
         assert m.group("name") == p.firehose.name
         assert body[:2] == b"\x1f\x8b"  # GZIP
