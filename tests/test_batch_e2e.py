@@ -25,10 +25,10 @@ pytestmark = pytest.mark.integration
 
 def records(now: datetime) -> list[bytes]:
     rng = random.Random(3)
-    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=30)  # spans two days
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=54)  # spans three days
     events = [envelope(i, source=rng.choice(["simulator", "weather"]), entity=f"sensor-{rng.randrange(4)}",
                        metric="humidity", unit="percent", value=round(rng.uniform(0, 100), 2),
-                       at=start + timedelta(minutes=rng.randrange(29 * 60))) for i in range(300)]
+                       at=start + timedelta(minutes=rng.randrange(53 * 60))) for i in range(300)]
     dup = [dict(events[i], ingest_time=contract.format_time(now)) for i in range(0, 300, 25)]  # 12 re-sends
     bad = [envelope(900, unit="percent", metric="humidity", value=101.0),            # out of range
            envelope(901, unit="kelvin"),                                             # wrong unit
@@ -88,14 +88,16 @@ def test_stream_to_athena_exact_numbers_and_idempotent_rerun(local_pipeline, aws
     assert athena.query("SELECT count(*) FROM raw").rows == [(ref["raw_records"],)]
     by_source = Counter(e["source"] for e in ref["gold"].values())
     assert dict(athena.query("SELECT source, count(*) FROM events GROUP BY source").rows) == by_source
+    first_day = (now - timedelta(days=1)).date()  # the parameter drops the oldest day
     hourly = {(r[0], r[1], r[2], r[4].replace(tzinfo=timezone.utc)): (r[5], r[6], r[7])
-              for r in athena.query(open("athena/queries/hourly_rollup.sql").read()).rows}
+              for r in athena.query(open("athena/queries/hourly_rollup.sql").read(), [str(first_day)]).rows}
     expected: dict = {}
     for e in ref["gold"].values():
         t = contract.parse_time(e["event_time"])
-        if t.date() >= (now - timedelta(days=7)).date():
+        if t.date() >= first_day:
             key = (e["source"], e["entity_id"], e["metric"], t.replace(minute=0, second=0, microsecond=0))
             expected.setdefault(key, []).append(e["value"])
+    assert 0 < sum(map(len, expected.values())) < len(ref["gold"])
     assert hourly == {k: (len(v), min(v), max(v)) for k, v in expected.items()}
     reasons = dict((r[0], r[1]) for r in athena.query(open("athena/queries/quarantine_reasons.sql").read()).rows)
     assert reasons == {"value": 1, "unit": 1, "metric": 1, "event_time": 1, "entity_id": 1}

@@ -79,13 +79,16 @@ class LocalAthena:
         return sorted(t["Name"] for page in self.glue.get_paginator("get_tables").paginate(DatabaseName=db)
                       for t in page["TableList"])
 
-    def query(self, sql: str) -> Result:
+    def query(self, sql: str, params: list[str] | tuple[str, ...] = ()) -> Result:
+        """Run `sql`; `params` fill its `?` placeholders in order, like Athena's ExecutionParameters
+        (each a SQL literal; bare text is taken as a string)."""
         try:
             tree = sqlglot.parse_one(sql, read="athena")
         except sqlglot.errors.ParseError as err:
             raise AthenaError(f"syntax error: {err.errors[0]['description'] if err.errors else err}") from None
         if tree is None:
             raise AthenaError("syntax error: empty query")
+        self._bind(tree, list(params))
         ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
         con = duckdb.connect()
         registered: dict[tuple[str, str], str] = {}
@@ -106,6 +109,16 @@ class LocalAthena:
             raise AthenaError(re.sub(r"\bt\d+_(\w+)", r"\1", str(err).splitlines()[0])) from None
         finally:
             con.close()
+
+    @staticmethod
+    def _bind(tree: exp.Expression, params: list[str]) -> None:
+        holes = list(tree.find_all(exp.Placeholder))
+        if len(holes) != len(params):
+            raise AthenaError(f"the query has {len(holes)} parameter(s) (?), {len(params)} given")
+        for hole, value in zip(holes, params):
+            literal = (sqlglot.parse_one(value, read="athena") if re.fullmatch(r"'.*'|-?\d+(\.\d+)?", value)
+                       else exp.Literal.string(value))
+            hole.replace(literal)
 
     def _dataset(self, db: str, name: str) -> ds.Dataset:
         try:
