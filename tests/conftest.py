@@ -8,22 +8,15 @@ from __future__ import annotations
 
 import itertools
 import os
-import socket
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from vigia import config
 from vigia.local import aws, provision, services
+from vigia.local.variants import free_port, unique_pipeline, with_settings, with_source  # noqa: F401 (re-exported)
 
 _counter = itertools.count()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -39,20 +32,6 @@ def moto_port(tmp_path_factory) -> int:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-
-
-def unique_pipeline(base: config.Pipeline, suffix: str) -> config.Pipeline:
-    """A copy of `base` whose AWS resource names all end in `suffix`."""
-    data = base.model_dump(mode="json")
-    data["stream"]["name"] += f"-{suffix}"
-    for k in data["buckets"]:
-        data["buckets"][k] += f"-{suffix}"
-    data["alerts"]["topic"] += f"-{suffix}"
-    data["alerts"]["dead_letter_queue"] += f"-{suffix}"
-    data["operations"]["topic"] += f"-{suffix}"
-    data["firehose"]["name"] += f"-{suffix}"
-    data["glue"]["database"] += f"_{suffix.replace('-', '_')}"
-    return config.parse(data)
 
 
 @pytest.fixture
@@ -71,7 +50,25 @@ def local_pipeline(aws_env) -> config.Pipeline:
     return p
 
 
-ROOT = Path(__file__).resolve().parent.parent
+@pytest.fixture
+def simulator_server():
+    """Start a simulator on a free port: `start(settings, faults=[...]) -> url`."""
+    import threading
+
+    from vigia import simulator
+
+    servers = []
+
+    def start(settings, faults=None) -> str:
+        srv = simulator.make_server(settings, port=0, faults=faults)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+        return f"http://127.0.0.1:{srv.server_address[1]}"
+
+    yield start
+    for srv in servers:
+        srv.shutdown()
+        srv.server_close()
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -64,6 +65,33 @@ def validate_cmd(ctx: click.Context) -> None:
     """Validate the pipeline definition and print a short overview."""
     p = _pipeline(ctx)
     click.echo(f"ok: stream {p.stream.name}, {len(p.producer.sources)} sources, {len(p.rules)} rules")
+
+
+@main.command()
+@click.option("--source", "sources", multiple=True, help="Source name (repeatable); default: the local ones.")
+@click.pass_context
+def produce(ctx: click.Context, sources: tuple[str, ...]) -> None:
+    """Poll the sources once, as the scheduled Lambda does, against the local endpoint."""
+    from vigia import ingest
+
+    p = _pipeline(ctx)
+    aws.use(p.region)
+    click.echo(json.dumps(ingest.produce(p, list(sources) or None), indent=2))
+
+
+@main.command("read-stream")
+@click.option("--show", default=3, help="How many events to print.")
+@click.pass_context
+def read_stream(ctx: click.Context, show: int) -> None:
+    """Read the whole local stream back (all shards, from the start)."""
+    from vigia import ingest
+
+    p = _pipeline(ctx)
+    aws.use(p.region)
+    records = ingest.read_records(p)
+    click.echo(f"{len(records)} records in {p.stream.name}")
+    for r in records[:show]:
+        click.echo(r.decode(errors="replace"))
 
 
 @main.command()

@@ -4,7 +4,8 @@ The demo, the tests and the benchmarks poll it through the producer's `simulator
 The same seed always yields the same items, so expected results can be computed exactly.
 
 Timeline: every `tick_s` each sensor emits one reading (a bursting sensor emits three). Time is
-cut into episodes of `episode_s`; in each episode a seeded draw makes some sensors anomalous:
+cut into episodes of `episode_s`; in each episode a seeded draw may make one sensor per metric
+anomalous:
 - temperature: a spike (one or two readings far above normal),
 - pressure: a drop for the whole episode,
 - vibration: sustained high values for the whole episode,
@@ -51,7 +52,7 @@ class Settings:
     sensors: int = 20
     tick_s: float = 2.0
     episode_s: int = 60
-    anomaly_rate: float = 0.06     # per sensor and episode
+    anomaly_rate: float = 0.5      # per metric and episode
     out_of_order_rate: float = 0.03
     late_rate: float = 0.005
     invalid_rate: float = 0.03
@@ -73,7 +74,11 @@ class Timeline:
         self._lock = threading.Lock()
 
     def _anomalous(self, episode: int, sensor: int) -> bool:
-        return random.Random(f"{self.s.seed}:episode:{episode}:{sensor}").random() < self.s.anomaly_rate
+        """Per episode and metric, with probability `anomaly_rate` one of its sensors misbehaves."""
+        metric = sensor_metric(sensor)
+        rng = random.Random(f"{self.s.seed}:episode:{episode}:{metric}")
+        peers = [i for i in range(self.s.sensors) if sensor_metric(i) == metric]
+        return rng.random() < self.s.anomaly_rate and rng.choice(peers) == sensor
 
     def _emit_tick(self) -> None:
         s, tick = self.s, self._tick

@@ -98,7 +98,11 @@ def validate(event: object, *, now: datetime | None = None, max_age: timedelta |
     """
     if not isinstance(event, dict):
         return [FieldError("(envelope)", f"must be a JSON object, got {type(event).__name__}")]
-    errors = [FieldError(*_reason(e)) for e in _validator().iter_errors(event)]
+    errors: list[FieldError] = []
+    for e in _validator().iter_errors(event):
+        err = FieldError(*_reason(e))
+        if err.field not in {x.field for x in errors}:  # one reason per field is clearer than several
+            errors.append(err)
     bad = {e.field for e in errors}
     value = event.get("value")
     if "value" not in bad and isinstance(value, float) and not math.isfinite(value):

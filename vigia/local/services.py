@@ -27,7 +27,7 @@ def log_file(name: str) -> Path:
     return STATE_DIR / "logs" / f"{name}.log"
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -46,7 +46,7 @@ def running_pid(name: str) -> int | None:
     if not f.exists():
         return None
     pid = int(f.read_text().strip() or 0)
-    return pid if pid and _alive(pid) else None
+    return pid if pid and alive(pid) else None
 
 
 def healthy(url: str) -> bool:
@@ -63,7 +63,7 @@ def wait_healthy(url: str, timeout_s: float = 30, pid: int | None = None, name: 
     while time.monotonic() < deadline:
         if healthy(url):
             return
-        if pid is not None and not _alive(pid):
+        if pid is not None and not alive(pid):
             break
         time.sleep(delay)
         delay = min(delay * 2, 0.5)
@@ -102,9 +102,9 @@ def stop(name: str, timeout_s: float = 10) -> bool:
     except ProcessLookupError:
         return False
     deadline = time.monotonic() + timeout_s
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if _alive(pid):
+    if alive(pid):
         os.killpg(pid, signal.SIGKILL)
     return True
 

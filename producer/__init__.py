@@ -1,0 +1,1 @@
+"""The producer: polls external HTTP APIs and writes contract-valid events to Kinesis."""

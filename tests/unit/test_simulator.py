@@ -1,0 +1,41 @@
+"""The simulator is deterministic and contains every kind of anomaly and bad item it promises."""
+
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta, timezone
+
+from vigia import simulator
+from vigia.contract import parse_time
+
+
+def test_same_seed_same_items_other_seed_other_items():
+    a = simulator.generate(simulator.Settings(seed=7, count=500))
+    assert a == simulator.generate(simulator.Settings(seed=7, count=500))
+    assert a != simulator.generate(simulator.Settings(seed=8, count=500))
+    assert len(a) == 500 and len({i["id"] for i in a}) == 500
+
+
+def test_anomalies_out_of_order_late_and_invalid_items_are_present():
+    s = simulator.Settings(seed=42, count=6000)
+    items = simulator.generate(s)
+    valid = [i for i in items if isinstance(i.get("value"), float) and isinstance(i.get("sensor"), str)
+             and str(i.get("ts", "")).startswith("2026")]
+    by_metric = defaultdict(list)
+    for i in valid:
+        by_metric[i["metric"]].append(i["value"])
+    assert max(by_metric["temperature"]) > 90 and min(by_metric["pressure"]) < 950 and max(by_metric["vibration"]) > 40
+    # Bursts: some humidity sensor emits more readings per episode than the others.
+    per_episode = Counter((i["sensor"], int((parse_time(i["ts"]) - s.start).total_seconds() // s.episode_s))
+                          for i in valid if i["metric"] == "humidity")
+    assert max(per_episode.values()) >= 2.5 * sorted(per_episode.values())[len(per_episode) // 2]
+    # Out of order: a reading's time behind the one before it in the feed; late: minutes behind.
+    times = [parse_time(i["ts"]) for i in valid]
+    lags = [(max(times[:k]) - t).total_seconds() for k, t in enumerate(times) if k and t < max(times[:k])]
+    assert any(0 < lag < 5 for lag in lags) and any(lag > 30 for lag in lags)
+    assert len(items) - len(valid) > 0
+
+
+def test_live_mode_serves_only_items_whose_time_has_come():
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    t = simulator.Timeline(simulator.Settings(live=True, start=start, sensors=4, tick_s=1.0, anomaly_rate=0))
+    assert t.available(now=start - timedelta(seconds=1)) == 0
+    assert t.available(now=start + timedelta(seconds=2.5)) == 12  # ticks at 0, 1 and 2 s
