@@ -26,7 +26,7 @@ down:
 status: $(STAMP)
 	$(VENV)/bin/vigia status
 
-demo: $(STAMP)
+demo: $(STAMP) glue-jars
 	$(VENV)/bin/vigia demo
 
 test: $(STAMP) glue-jars
@@ -35,7 +35,7 @@ test: $(STAMP) glue-jars
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
-bench: $(STAMP)
+bench: $(STAMP) glue-jars
 	$(PY) -m bench
 
 clean: down

@@ -30,7 +30,7 @@ from collections import Counter
 
 import pytest
 
-from tests.batch_support import T0, envelope, lines, objects, put, put_events
+from tests.support.batch import T0, envelope, lines, objects, put, put_events
 from vigia import config
 from vigia.local import aws
 from vigia.local.firehose import LocalDelivery

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from glue import raw_to_gold
-from tests.batch_support import envelope, objects, put
+from tests.support.batch import envelope, objects, put
 from vigia import contract
 from vigia.local import aws
 from vigia.local.athena import AthenaError, LocalAthena

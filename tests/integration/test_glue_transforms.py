@@ -11,7 +11,7 @@ import pytest
 from pyspark.sql import types as T
 
 from glue import transforms
-from tests.batch_support import T0, envelope
+from tests.support.batch import T0, envelope
 from vigia import config, contract
 
 pytestmark = pytest.mark.integration
