@@ -47,3 +47,7 @@ glue-jars: $(JARS)
 $(JARS): glue/pom.xml
 	mvn -q -B -f glue/pom.xml package -Djars.dir=$(CURDIR)/build/jars
 	touch $(JARS)
+
+# The Glue job's script and --extra-py-files zip, which the CDK app uploads.
+package-glue: $(STAMP)
+	$(PY) -m glue.package

@@ -6,6 +6,7 @@ Maven via `make glue-jars` (glue/pom.xml) into build/jars/.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -25,10 +26,11 @@ def jars() -> list[str]:
 
 def session(endpoint: str, region: str, app: str = "vigia-raw-to-gold") -> SparkSession:
     """Local Spark on 127.0.0.1 with s3a pointed at `endpoint` (the moto server)."""
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # bind (and say so) on loopback only
     b = (SparkSession.builder.master("local[2]").appName(app)
          .config("spark.jars", ",".join(jars()))
          .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-         .config("spark.ui.enabled", "false")
+         .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
          .config("spark.sql.session.timeZone", "UTC")
          .config("spark.sql.shuffle.partitions", "4")
          .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
