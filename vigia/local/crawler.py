@@ -136,8 +136,8 @@ def merge_columns(schemas: list[dict[str, str | None]]) -> dict[str, str]:
 # --- the crawl -------------------------------------------------------------------------------
 
 def _is_data(key: str) -> bool:
-    name = key.rsplit("/", 1)[-1]
-    return bool(name) and not name.startswith(("_", ".")) and not key.endswith("$folder$")
+    """Hidden files and folders (`_temporary/`, `_SUCCESS`, `.crc`) are not data, as in Hive."""
+    return not key.endswith(("/", "$folder$")) and not any(seg.startswith(("_", ".")) for seg in key.split("/"))
 
 
 def _partition(rel_dir: str) -> list[tuple[str, str]] | None:
