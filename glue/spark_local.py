@@ -27,7 +27,8 @@ def jars() -> list[str]:
 def session(endpoint: str, region: str, app: str = "vigia-raw-to-gold") -> SparkSession:
     """Local Spark on 127.0.0.1 with s3a pointed at `endpoint` (the moto server)."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # bind (and say so) on loopback only
-    b = (SparkSession.builder.master("local[2]").appName(app)
+    # 4 task slots on 2 cores: reading many small objects from S3 waits on the network, not the CPU.
+    b = (SparkSession.builder.master("local[4]").appName(app)
          .config("spark.jars", ",".join(jars()))
          .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
          .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")

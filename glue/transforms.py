@@ -130,7 +130,9 @@ def split(raw: DataFrame, existing_events: DataFrame | None, existing_quarantine
     """Route every raw record to gold, quarantine or the duplicate count (which the caller reports)."""
     checked = validate(raw, metrics, now, max_future_skew_s).cache()
     valid, invalid = checked.where("reason IS NULL"), checked.where("reason IS NOT NULL")
-    gold = new_rows(to_gold_events(first_per_event_id(valid)), existing_events, "event_id").cache()
-    quarantine = new_rows(quarantine_rows(invalid, now), existing_quarantine, "record_id").cache()
+    # Materialised now, with their lineage cut: the caller appends them to the very tables they were
+    # compared with, and a recomputation after that would find nothing new.
+    gold = new_rows(to_gold_events(first_per_event_id(valid)), existing_events, "event_id").localCheckpoint()
+    quarantine = new_rows(quarantine_rows(invalid, now), existing_quarantine, "record_id").localCheckpoint()
     total = checked.count()
     return Split(gold, quarantine, total, total - gold.count() - quarantine.count())

@@ -72,7 +72,8 @@ class LocalAthena:
         self.glue = aws.client("glue", p.region, port)
         host = (s3_endpoint or aws.endpoint(port)).removeprefix("http://")
         self.fs = pafs.S3FileSystem(endpoint_override=host, scheme="http", access_key="testing",
-                                    secret_key="testing", region=p.region)
+                                    secret_key="testing", region=p.region,
+                                    connect_timeout=10, request_timeout=120)  # a busy laptop is slow
 
     def tables(self, database: str | None = None) -> list[str]:
         db = database or self.p.glue.database
