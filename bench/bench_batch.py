@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -54,6 +55,10 @@ WITH hourly AS (
 )
 SELECT metric, place, source, entity_id FROM ranked WHERE place <= 3 ORDER BY metric, place"""
 RAW_FRESHNESS = "SELECT src AS source, max(event_time) AS newest_event, count(*) AS events FROM raw GROUP BY src ORDER BY src"
+
+
+def log(msg: str) -> None:
+    print(f"  {time.strftime('%H:%M:%S')} {msg}", file=sys.stderr, flush=True)
 
 
 def events(end: datetime) -> list[bytes]:
@@ -104,6 +109,7 @@ def run() -> dict:
         t0 = time.perf_counter()
         delivery = LocalDelivery(p, port).drain()
         delivery_s = time.perf_counter() - t0
+        log(f"{len(payloads)} events put in {put_s:.0f}s, delivered in {delivery_s:.0f}s")
 
         spark = spark_local.session(aws.endpoint(port), p.region, app="vigia-bench")
         spark.range(1).count()  # JVM and executor warm-up outside the measurement
@@ -112,7 +118,9 @@ def run() -> dict:
         etl_s = time.perf_counter() - t0
         assert counts["gold_rows"] == len(payloads), counts
         spark.stop()
+        log(f"ETL {counts} in {etl_s:.0f}s")
         LocalCrawler(p, port).crawl_all()
+        log("crawled")
 
         first_day = str((end - timedelta(days=7)).date())
         with S3Meter(port) as meter:
@@ -128,6 +136,7 @@ def run() -> dict:
                 raw_bytes, raw = scanned(athena, meter, raw_sql, params)
                 assert len(gold.rows) == len(raw.rows) > 0, name  # the same question, the same answer size
                 out[name] = (gold_bytes, raw_bytes)
+                log(f"{name}: gold {gold_bytes} bytes, raw {raw_bytes} bytes")
         gold_total, raw_total = sum(g for g, _ in out.values()), sum(r for _, r in out.values())
         result = {
             "batch_events": len(payloads),

@@ -44,7 +44,9 @@ def extended_s3_destination(p: Pipeline, role_arn: str, bucket: str | None = Non
                     _param("MetadataExtractionQuery", f.partition_query),
                     _param("JsonParsingEngine", JQ_ENGINE),
                 ]},
-                {"Type": "AppendDelimiterToRecord", "Parameters": [_param("Delimiter", f.delimiter)]},
+                # The API takes the delimiter escaped (a newline is the two characters `\n`).
+                {"Type": "AppendDelimiterToRecord",
+                 "Parameters": [_param("Delimiter", f.delimiter.encode("unicode_escape").decode())]},
             ],
         },
     }

@@ -21,7 +21,7 @@ def test_destination_carries_the_pipeline_settings():
     assert d["DynamicPartitioningConfiguration"]["Enabled"] is True
     assert definition.processor_parameter(d, "MetadataExtraction", "MetadataExtractionQuery") == P.firehose.partition_query
     assert definition.processor_parameter(d, "MetadataExtraction", "JsonParsingEngine") == "JQ-1.6"
-    assert definition.processor_parameter(d, "AppendDelimiterToRecord", "Delimiter") == P.firehose.delimiter
+    assert definition.processor_parameter(d, "AppendDelimiterToRecord", "Delimiter") == "\\n"  # escaped
     assert (d["CompressionFormat"], d["FileExtension"]) == ("GZIP", ".json.gz")
 
 
