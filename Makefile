@@ -44,7 +44,7 @@ clean: down
 # Jars for local Spark -> S3 (s3a); Glue in AWS brings its own.
 JARS := build/jars/hadoop-aws-3.3.4.jar build/jars/aws-java-sdk-bundle-1.12.262.jar
 glue-jars: $(JARS)
-$(JARS): glue/pom.xml
+$(JARS) &: glue/pom.xml
 	mvn -q -B -f glue/pom.xml package -Djars.dir=$(CURDIR)/build/jars
 	touch $(JARS)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from datetime import datetime, timezone
 
 from pyspark.sql import DataFrame, SparkSession
@@ -65,20 +66,30 @@ def run(spark: SparkSession, p: Pipeline, raw: DataFrame | None = None, *, schem
         raw = read_raw_text(spark, f"{scheme}://{p.buckets.raw}/{raw_prefix(p)}")
     t = p.glue.tables
     events_path, quarantine_path = table_path(p, scheme, t.events), table_path(p, scheme, t.quarantine)
+    clock = [time.perf_counter()]
+
+    def lap() -> float:
+        clock.append(time.perf_counter())
+        return round(clock[-1] - clock[-2], 1)
+
     s = transforms.split(raw, read_table(spark, events_path), read_table(spark, quarantine_path),
                          p.metrics, now, p.producer.max_future_skew_s)
     gold_rows, quarantined = s.gold.count(), s.quarantine.count()
+    seconds = {"read_validate_dedup": lap()}
     if gold_rows:
         s.gold.write.mode("append").partitionBy("dt", "source").parquet(events_path)
     if quarantined:
         s.quarantine.write.mode("append").partitionBy("dt").parquet(quarantine_path)
+    seconds["write"] = lap()
     touched = sorted(r.dt for r in s.gold.select("dt").distinct().collect())
     if touched:  # recompute the hourly aggregates of every day that gained events
         events = spark.read.parquet(events_path).where(F.col("dt").isin(touched))
         (transforms.hourly(events).write.mode("overwrite").partitionBy("dt")
          .parquet(table_path(p, scheme, t.hourly)))
+    seconds["hourly"] = lap()
     return {"raw_records": s.raw_records, "gold_rows": gold_rows, "quarantined": quarantined,
-            "duplicates_dropped": s.duplicates_dropped, "hourly_days_recomputed": len(touched)}
+            "duplicates_dropped": s.duplicates_dropped, "hourly_days_recomputed": len(touched),
+            "seconds": seconds}
 
 
 def main_glue() -> None:  # pragma: no cover - runs only inside AWS Glue

@@ -107,7 +107,7 @@ def demo_stage(demo) -> None:
                   f"raw {summary['raw_records']}, errors {summary['firehose_errors']}")
     counts = raw_to_gold.run(spark_local.session(aws.endpoint(), p.region), p)
     summary.update({k: counts[k] for k in ("gold_rows", "quarantined", "duplicates_dropped")})
-    console.print(f"Glue ETL: {json.dumps(counts)}")
+    console.print(f"Glue ETL: {json.dumps(counts)}")  # includes the seconds per phase
     for name, r in LocalCrawler(p).crawl_all().items():
         console.print(f"crawler {name}: tables created {r.tables_created}, {r.partitions_added} partitions added")
     athena = LocalAthena(p)
