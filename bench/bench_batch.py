@@ -12,6 +12,7 @@ the crawlers, and the local Athena behind a metering proxy that counts the objec
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from glue import raw_to_gold, spark_local
+from producer.adapters.base import event_id
 from vigia import config
 from vigia.contract import format_time
 from vigia.local import aws, provision, services
@@ -62,6 +64,8 @@ def log(msg: str) -> None:
 
 
 def events(end: datetime) -> list[bytes]:
+    """Events as the producer makes them: UUIDv5 ids, noisy values, a few attributes."""
+    rng = random.Random(11)
     out, start = [], end - timedelta(days=DAYS)
     steps = DAYS * 24 * 60 // EVERY_MIN
     for step in range(steps):
@@ -70,12 +74,13 @@ def events(end: datetime) -> list[bytes]:
             metric, unit, lo, hi = METRICS[e % len(METRICS)]
             i = step * ENTITIES + e
             out.append(json.dumps({
-                "schema_version": 1, "event_id": f"bench-{i:08d}", "source": "simulator" if e % 2 else "weather",
+                "schema_version": 1, "event_id": event_id("simulator", f"bench-{i}"),
+                "source": "simulator" if e % 2 else "weather",
                 "entity_id": f"sensor-{e:03d}", "metric": metric, "unit": unit,
-                "value": round(lo + (hi - lo) * ((i * 7919) % 1000) / 1000, 3),
+                "value": round(rng.uniform(lo, hi), 3),
                 "event_time": format_time(at + timedelta(seconds=e)),
                 "ingest_time": format_time(at + timedelta(seconds=e + 2)),
-                "attributes": {"site": f"plant-{'abcd'[e % 4]}", "firmware": "1.2.0"}}).encode())
+                "attributes": {"site": f"plant-{'abcd'[e % 4]}", "firmware": f"1.{e % 3}.0"}}).encode())
     return out
 
 

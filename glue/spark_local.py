@@ -46,6 +46,9 @@ def session(endpoint: str, region: str, app: str = "vigia-raw-to-gold") -> Spark
         "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
         "fs.s3a.change.detection.mode": "none",   # moto's ETags are fine, but keep reads simple
         "mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",  # no _SUCCESS files in tables
+        # Task output is renamed once, not twice: an S3 "rename" is a copy and a delete per file.
+        # (Glue in AWS commits through its own S3-optimised committer.)
+        "mapreduce.fileoutputcommitter.algorithm.version": "2",
     }
     for k, v in hadoop.items():
         b = b.config(f"spark.hadoop.{k}", v)

@@ -86,7 +86,9 @@ class LocalAthena:
         try:
             tree = sqlglot.parse_one(sql, read="athena")
         except sqlglot.errors.ParseError as err:
-            raise AthenaError(f"syntax error: {err.errors[0]['description'] if err.errors else err}") from None
+            e = err.errors[0] if err.errors else {}
+            where = f" at line {e['line']}, column {e['col']} near {e['highlight']!r}" if e.get("line") else ""
+            raise AthenaError(f"syntax error{where}: {e.get('description', err)}") from None
         if tree is None:
             raise AthenaError("syntax error: empty query")
         self._bind(tree, list(params))
@@ -131,7 +133,10 @@ class LocalAthena:
         schema = pa.schema([pa.field(c["Name"], arrow_type(c["Type"])) for c in sd["Columns"]] +
                            [pa.field(k["Name"], arrow_type(k["Type"])) for k in keys])
         serde = sd.get("SerdeInfo", {}).get("SerializationLibrary", "")
-        fmt = ds.ParquetFileFormat() if "parquet" in serde.lower() else ds.JsonFileFormat()
+        # No pre-buffering: read the footer and the needed column chunks only, as Athena does
+        # (pre-buffering coalesces a small file's ranges into one read of all of it).
+        fmt = (ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False))
+               if "parquet" in serde.lower() else ds.JsonFileFormat())
         if keys:
             parts = [(p["StorageDescriptor"]["Location"], p["Values"]) for page in
                      self.glue.get_paginator("get_partitions").paginate(DatabaseName=db, TableName=name)
