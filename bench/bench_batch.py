@@ -1,6 +1,6 @@
 """Batch path: Glue ETL throughput, and what gold saves Athena over raw on 30 days of data.
 
-One moto server on a free port; 30 days of events (20 entities, one reading each 15 minutes) go
+One moto server on a free port; 30 days of events (4 entities, one reading each 2 minutes) go
 through Kinesis and the local Firehose into raw (hourly partitions), then the local Glue job,
 the crawlers, and the local Athena behind a metering proxy that counts the object bytes read.
 - `etl_rows_per_s`: raw records the job handles per second (read, validate, dedup, write gold and
@@ -30,7 +30,7 @@ from vigia.local.firehose import LocalDelivery
 from vigia.local.s3_meter import S3Meter
 from vigia.local.variants import free_port, unique_pipeline
 
-DAYS, ENTITIES, EVERY_MIN = 30, 20, 15
+DAYS, ENTITIES, EVERY_MIN = 30, 4, 2
 METRICS = [("temperature", "celsius", 18, 30), ("humidity", "percent", 30, 70),
            ("pressure", "hpa", 990, 1030), ("vibration", "mm_s", 2, 15)]
 QUERIES = Path(__file__).resolve().parent.parent / "athena" / "queries"

@@ -109,12 +109,14 @@ def quarantine_rows(invalid: DataFrame, now: datetime) -> DataFrame:
 
 
 def hourly(events: DataFrame) -> DataFrame:
-    """Per entity, metric and hour: count, min, max, avg and the exact 95th percentile of value."""
+    """Per entity, metric and hour: count, min, max, avg and the exact 95th percentile of value, and
+    the newest event time (so that freshness questions need not scan the events)."""
     return (events.withColumn("hour", F.date_trunc("hour", "event_time"))
             .groupBy("dt", "hour", "source", "entity_id", "metric", "unit")
             .agg(F.count("*").alias("readings"), F.min("value").alias("min_value"),
                  F.max("value").alias("max_value"), F.avg("value").alias("avg_value"),
-                 F.percentile("value", F.lit(P95)).alias("p95_value")))
+                 F.percentile("value", F.lit(P95)).alias("p95_value"),
+                 F.max("event_time").alias("last_event_time")))
 
 
 @dataclass(frozen=True)

@@ -88,17 +88,20 @@ def test_duplicates_are_dropped_within_the_batch_and_against_gold(spark):
 
 def test_hourly_aggregates_match_a_python_reference(spark):
     rng = random.Random(7)
-    events, ref = [], {}
+    events, ref, last = [], {}, {}
     for i in range(400):
         entity, hour = f"sensor-{rng.randrange(3)}", rng.randrange(3)
-        value = round(rng.uniform(-20, 60), 3)
-        events.append(envelope(i, entity=entity, value=value, at=T0 + timedelta(hours=hour, seconds=rng.randrange(3600))))
+        value, at = round(rng.uniform(-20, 60), 3), T0 + timedelta(hours=hour, seconds=rng.randrange(3600))
+        events.append(envelope(i, entity=entity, value=value, at=at))
         ref.setdefault((entity, hour), []).append(value)
+        last[(entity, hour)] = max(last.get((entity, hour), at), at)
     gold = split(spark, events).gold
     rows = transforms.hourly(gold).collect()
     assert len(rows) == len(ref)
     for r in rows:
-        vals = ref[(r.entity_id, (r.hour.replace(tzinfo=timezone.utc) - T0).seconds // 3600)]
+        key = (r.entity_id, (r.hour.replace(tzinfo=timezone.utc) - T0).seconds // 3600)
+        vals = ref[key]
+        assert r.last_event_time.replace(tzinfo=timezone.utc) == last[key]
         assert (r.readings, r.min_value, r.max_value) == (len(vals), min(vals), max(vals))
         assert r.avg_value == pytest.approx(sum(vals) / len(vals))
         assert r.p95_value == pytest.approx(float(np.percentile(vals, 95)))
