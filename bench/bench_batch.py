@@ -56,7 +56,9 @@ WITH hourly AS (
     FROM per_entity
 )
 SELECT metric, place, source, entity_id FROM ranked WHERE place <= 3 ORDER BY metric, place"""
-RAW_FRESHNESS = "SELECT src AS source, max(event_time) AS newest_event, count(*) AS events FROM raw GROUP BY src ORDER BY src"
+RAW_FRESHNESS = """
+SELECT src AS source, max(event_time) AS newest_event, count(*) AS events
+FROM raw GROUP BY src ORDER BY src"""
 
 
 def log(msg: str) -> None:

@@ -116,7 +116,9 @@ def main_glue() -> None:  # pragma: no cover - runs only inside AWS Glue
         format_options={"separator": "\u0001", "quoteChar": -1, "withHeader": False,
                         "attachFilename": "source_file"},
         transformation_ctx="raw_records")
-    raw = frame.toDF().select(F.col("col0").alias("line"), "source_file")
+    df = frame.toDF()
+    raw = (df.select(F.col("col0").alias("line"), "source_file") if "col0" in df.columns  # no new files: no columns
+           else glue_context.spark_session.createDataFrame([], "line string, source_file string"))
     print(json.dumps(run(glue_context.spark_session, p, raw, scheme="s3")))
     job.commit()
 

@@ -86,7 +86,8 @@ def test_incremental_crawl_reads_only_new_folders(local_pipeline, aws_env):
     assert raw.recrawl == "CRAWL_NEW_FOLDERS_ONLY"
     s3, glue, db = aws.client("s3", p.region, aws_env), aws.client("glue", p.region, aws_env), p.glue.database
     key = "raw/src=sim/dt=2026-11-01/hour=10/a.json.gz"
-    s3.put_object(Bucket=p.buckets.raw, Key=key, Body=gzip.compress(b'{"event_id": "a", "value": 1, "tags": {"k": "v"}}\n'))
+    first = b'{"event_id": "a", "value": 1, "tags": {"k": "v"}}\n'
+    s3.put_object(Bucket=p.buckets.raw, Key=key, Body=gzip.compress(first))
     assert LocalCrawler(p, aws_env).crawl(raw.name).tables_created == ["raw"]
     assert columns(glue, db, "raw") == {"event_id": "string", "value": "int", "tags": "struct<k:string>"}
 

@@ -48,8 +48,8 @@ def with_buffering(p: config.Pipeline, size_mib: int, interval_s: int) -> config
 
 def test_partitions_by_query_on_event_time_with_delimiter_and_gzip(local_pipeline, aws_env):
     p = local_pipeline
-    events = [envelope(i, source=src, at=T0.replace(hour=h, minute=i % 60))
-              for i, (src, h) in enumerate((s, h) for s in ("simulator", "usgs") for h in (9, 10, 23) for _ in range(7))]
+    partitions = [(s, h) for s in ("simulator", "usgs") for h in (9, 10, 23) for _ in range(7)]
+    events = [envelope(i, source=src, at=T0.replace(hour=h, minute=i % 60)) for i, (src, h) in enumerate(partitions)]
     put_events(aws.client("kinesis", p.region, aws_env), p.stream.name, events)
 
     stats = LocalDelivery(p, aws_env).drain()

@@ -45,7 +45,7 @@ def test_validation_gives_a_reason_naming_the_field(spark):
     }
     rows = transforms.validate(raw_df(spark, list(cases.values())), P.metrics, NOW,
                                P.producer.max_future_skew_s).select("reason").collect()
-    reasons = dict(zip(cases, (r.reason for r in rows)))
+    reasons = dict(zip(cases, (r.reason for r in rows), strict=True))
     assert reasons["valid"] is None and reasons["at the skew limit"] is None
     assert reasons["not json"].startswith("(record): not valid JSON")
     assert reasons["missing field"] == "; ".join(map(str, contract.validate(no_entity)))

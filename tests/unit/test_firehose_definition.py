@@ -19,7 +19,8 @@ def test_destination_carries_the_pipeline_settings():
     assert d["BufferingHints"] == {"SizeInMBs": P.firehose.buffering.size_mib,
                                    "IntervalInSeconds": P.firehose.buffering.interval_s}
     assert d["DynamicPartitioningConfiguration"]["Enabled"] is True
-    assert definition.processor_parameter(d, "MetadataExtraction", "MetadataExtractionQuery") == P.firehose.partition_query
+    query = definition.processor_parameter(d, "MetadataExtraction", "MetadataExtractionQuery")
+    assert query == P.firehose.partition_query
     assert definition.processor_parameter(d, "MetadataExtraction", "JsonParsingEngine") == "JQ-1.6"
     assert definition.processor_parameter(d, "AppendDelimiterToRecord", "Delimiter") == "\\n"  # escaped
     assert (d["CompressionFormat"], d["FileExtension"]) == ("GZIP", ".json.gz")

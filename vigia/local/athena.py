@@ -118,7 +118,7 @@ class LocalAthena:
         holes = list(tree.find_all(exp.Placeholder))
         if len(holes) != len(params):
             raise AthenaError(f"the query has {len(holes)} parameter(s) (?), {len(params)} given")
-        for hole, value in zip(holes, params):
+        for hole, value in zip(holes, params, strict=True):
             literal = (sqlglot.parse_one(value, read="athena") if re.fullmatch(r"'.*'|-?\d+(\.\d+)?", value)
                        else exp.Literal.string(value))
             hole.replace(literal)
@@ -146,7 +146,7 @@ class LocalAthena:
         paths, exprs = [], []
         for location, values in parts:
             cond = ds.scalar(True)
-            for k, v in zip(keys, values):
+            for k, v in zip(keys, values, strict=True):
                 cond = cond & (ds.field(k["Name"]) == pa.scalar(v).cast(arrow_type(k["Type"])))
             for f in self._files(location):
                 paths.append(f)
