@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS := local,flink,spark,infra,dev
 
-.PHONY: demo test test-unit bench up down status install clean glue-jars package-glue
+.PHONY: demo test test-unit bench up down status install clean flink-connector glue-jars package-glue
 
 install: $(STAMP)
 
@@ -51,3 +51,18 @@ $(JARS) &: glue/pom.xml
 # The Glue job's script and --extra-py-files zip, which the CDK app uploads.
 package-glue: $(STAMP)
 	$(PY) -m glue.package
+
+# Our Kinesis table source for Flink 2.2 (flink_app/connector/README.md): one shaded jar, rebuilt
+# only when its sources change; its JUnit tests run in the build (about 3 s). Maven fetches what it
+# needs on a clean machine.
+CONNECTOR_DIR := flink_app/connector
+CONNECTOR_JAR := build/flink-connector/vigia-kinesis-connector.jar
+
+flink-connector: $(CONNECTOR_JAR)
+
+$(CONNECTOR_JAR): $(CONNECTOR_DIR)/pom.xml $(shell find $(CONNECTOR_DIR)/src -type f 2>/dev/null)
+	mvn -q -B -Dstyle.color=never -f $(CONNECTOR_DIR)/pom.xml package
+	mkdir -p $(dir $@)
+	cp $(CONNECTOR_DIR)/target/vigia-kinesis-connector.jar $@
+
+include infra/infra.mk

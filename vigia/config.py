@@ -277,6 +277,66 @@ class Athena(Strict):
     bytes_scanned_cutoff_mib: Annotated[int, Field(ge=10)] = 1024
 
 
+# --- deploy: settings that exist only in AWS (sizes, retention, alarm thresholds). Read by infra/.
+BUCKET_SUFFIX_ENV = "VIGIA_BUCKET_SUFFIX"  # set in AWS so that config.load() returns the deployed names
+
+
+class DeployProducer(Strict):
+    memory_mib: Annotated[int, Field(ge=128, le=10240)] = 256
+    timeout_s: Annotated[int, Field(ge=1, le=900)] = 60  # at most the schedule's period: runs never overlap
+    reserved_concurrency: PositiveInt | None = None  # new accounts (limit 10) cannot reserve any
+    sources: list[str] | None = None  # polled in AWS; default: every non-simulator source
+    # source name -> Secrets Manager secret name holding its API key (never the key itself)
+    api_key_secrets: dict[str, Annotated[str, Field(pattern=r"^[a-zA-Z0-9/_+=.@-]{1,512}$")]] = {}
+
+
+class DeployFlink(Strict):
+    parallelism_per_kpu: Annotated[int, Field(ge=1, le=8)] = 1
+    autoscaling: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARN", "ERROR"] = "INFO"
+    metrics_level: Literal["APPLICATION", "OPERATOR", "PARALLELISM", "TASK"] = "APPLICATION"
+    min_pause_between_checkpoints_s: Annotated[int, Field(ge=0)] = 5
+
+
+class DeployGlue(Strict):
+    worker_type: Literal["G.1X", "G.2X", "G.4X", "G.8X"] = "G.1X"
+    workers: Annotated[int, Field(ge=2, le=100)] = 2
+    timeout_min: Annotated[int, Field(ge=1, le=2880)] = 60
+    schedule: Annotated[str, Field(pattern=r"^cron\(.+\)$")] = "cron(15 * * * ? *)"  # hourly ETL
+    raw_crawler_schedule: Annotated[str, Field(pattern=r"^cron\(.+\)$")] = "cron(5 0 * * ? *)"
+
+
+class DeployLifecycle(Strict):
+    raw_infrequent_access_days: Annotated[int, Field(ge=30)] = 30  # S3's minimum age for STANDARD_IA
+    raw_expire_days: PositiveInt = 365
+    athena_results_expire_days: PositiveInt = 7
+    access_logs_expire_days: PositiveInt = 90
+
+    @model_validator(mode="after")
+    def _transition_before_expiry(self) -> "DeployLifecycle":
+        if self.raw_expire_days <= self.raw_infrequent_access_days:
+            raise ValueError("raw_expire_days must be after raw_infrequent_access_days")
+        return self
+
+
+class DeployAlarms(Strict):
+    iterator_age_s: PositiveInt = 300          # stream readers fall this far behind
+    flink_millis_behind_latest_s: PositiveInt = 120
+    firehose_freshness_s: PositiveInt = 900    # oldest record not yet in S3
+    period_s: Literal[60, 300, 900, 3600] = 300
+
+
+class Deploy(Strict):
+    bucket_suffix: Literal["account_region", "none"] = "account_region"  # bucket names are global
+    retain_data: bool = False       # false: `make destroy` deletes buckets with their objects
+    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365] = 30
+    producer: DeployProducer = DeployProducer()
+    flink: DeployFlink = DeployFlink()
+    glue: DeployGlue = DeployGlue()
+    lifecycle: DeployLifecycle = DeployLifecycle()
+    alarms: DeployAlarms = DeployAlarms()
+
+
 class Pipeline(Strict):
     version: Literal[1]
     project: Identifier
@@ -292,6 +352,7 @@ class Pipeline(Strict):
     firehose: Firehose
     glue: Glue
     athena: Athena
+    deploy: Deploy = Deploy()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "Pipeline":
@@ -300,7 +361,24 @@ class Pipeline(Strict):
         for i, rule in enumerate(self.rules):
             if self.metrics and rule.metric not in self.metrics:
                 raise ValueError(f"rules[{i}] ({rule.name}): metric {rule.metric!r} is not declared under 'metrics'")
+        source_names = [s.name for s in self.producer.sources]
+        for name in [*(self.deploy.producer.sources or []), *self.deploy.producer.api_key_secrets]:
+            if name not in source_names:
+                raise ValueError(f"deploy.producer: source {name!r} is not defined under producer.sources {source_names}")
+        period = _rate_seconds(self.producer.schedule)
+        if period is not None and self.deploy.producer.timeout_s > period:
+            # Two runs at once would read and advance the same cursors.
+            raise ValueError(f"deploy.producer.timeout_s ({self.deploy.producer.timeout_s}) must not exceed the "
+                             f"period of producer.schedule {self.producer.schedule!r} ({period} s)")
         return self
+
+
+def _rate_seconds(schedule: str) -> int | None:
+    """The period of an EventBridge `rate(N unit)` expression in seconds (None for cron)."""
+    m = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", schedule)
+    if not m:
+        return None
+    return int(m.group(1)) * {"minute": 60, "hour": 3600, "day": 86400}[m.group(2).rstrip("s")]
 
 
 def _require_unique(what: str, names: list[str]) -> None:
@@ -341,4 +419,9 @@ def load(path: str | os.PathLike | None = None) -> Pipeline:
         raise ConfigError(f"pipeline definition not found: {p}") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"{p} is not valid YAML: {err}") from None
+    suffix = os.environ.get(BUCKET_SUFFIX_ENV)
+    if suffix and isinstance(data, dict) and isinstance(data.get("buckets"), dict):
+        # In AWS bucket names are made globally unique by a suffix; infra/ sets this variable on
+        # the producer Lambda, so the code there sees the deployed names.
+        data["buckets"] = {k: f"{v}{suffix}" for k, v in data["buckets"].items()}
     return parse(data, origin=str(p))

@@ -1,0 +1,143 @@
+package io.vigia.flink.kinesis;
+
+import org.junit.jupiter.api.Test;
+
+import software.amazon.awssdk.services.kinesis.model.ShardIteratorType;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static io.vigia.flink.kinesis.Fakes.shard;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ShardEnumeratorTest {
+    private final Fakes.Context context = new Fakes.Context();
+    private final Fakes.ListingKinesis kinesis = new Fakes.ListingKinesis();
+
+    private ShardEnumerator start(Map<String, String> options, EnumeratorState state) {
+        ShardEnumerator e = new ShardEnumerator(Fakes.config(options), context, state, kinesis);
+        e.start();
+        return e;
+    }
+
+    private static Set<String> ids(List<ShardSplit> splits) {
+        return splits.stream().map(s -> s.shardId).collect(Collectors.toSet());
+    }
+
+    @Test
+    void shardsAtStartUseTheInitPositionLaterOnesTrimHorizonAndNoneTwice() {
+        context.register(0);
+        context.register(1);
+        kinesis.shards = List.of(shard("s0"), shard("s1"));
+        kinesis.pageSize = 1; // every page is read
+        ShardEnumerator e = start(Map.of("source.init.position", "LATEST"), EnumeratorState.EMPTY);
+        context.discover();
+        assertEquals(Set.of("s0", "s1"), ids(context.allAssigned()));
+        assertTrue(context.allAssigned().stream().allMatch(s -> s.startType == ShardIteratorType.LATEST));
+        assertEquals(1, context.assigned.get(0).size(), "one shard per reader");
+
+        kinesis.shards = List.of(shard("s0"), shard("s1"), shard("s2"));
+        context.discover(); // moto ignores ShardFilter: the old shards come back every time
+        context.discover();
+        assertEquals(3, context.allAssigned().size());
+        ShardSplit late = context.allAssigned().stream().filter(s -> s.shardId.equals("s2")).findFirst().get();
+        assertEquals(ShardIteratorType.TRIM_HORIZON, late.startType);
+        e.close();
+    }
+
+    @Test
+    void childrenWaitUntilAllTheirParentsAreRead() {
+        context.register(0);
+        // s2 = merge of s0 and s1; s0 and s1 closed; s3 has a parent that expired (unknown)
+        kinesis.shards = List.of(shard("s0"), shard("s1"), shard("s2", "s0", "s1"), shard("s3", "gone"));
+        ShardEnumerator e = start(Map.of("source.init.position", "TRIM_HORIZON"), EnumeratorState.EMPTY);
+        context.discover();
+        assertEquals(Set.of("s0", "s1", "s3"), ids(context.allAssigned()));
+
+        e.handleSourceEvent(0, new ShardsFinishedEvent(Set.of("s0")));
+        assertEquals(3, context.allAssigned().size(), "s2 still waits for s1");
+        e.handleSourceEvent(0, new ShardsFinishedEvent(Set.of("s1")));
+        assertEquals(Set.of("s0", "s1", "s2", "s3"), ids(context.allAssigned()));
+    }
+
+    @Test
+    void splitsWaitForAReaderAndComeBackFromAFailedOne() {
+        kinesis.shards = List.of(shard("s0"));
+        ShardEnumerator e = start(Map.of("source.init.position", "TRIM_HORIZON"), EnumeratorState.EMPTY);
+        context.discover();
+        assertTrue(context.allAssigned().isEmpty(), "no reader yet");
+        context.register(0);
+        e.addReader(0);
+        assertEquals(List.of(new ShardSplit("s0", ShardIteratorType.TRIM_HORIZON, null)), context.allAssigned());
+
+        ShardSplit checkpointed = ShardSplit.afterSequenceNumber("s0", "42");
+        context.assigned.clear();
+        e.addSplitsBack(List.of(checkpointed), 0);
+        e.addReader(0);
+        assertEquals(List.of(checkpointed), context.allAssigned());
+    }
+
+    @Test
+    void nothingIsAssignedBeforeEveryReaderRegisteredThenShardsAreSpread() {
+        context.parallelism = 2;
+        context.register(0);
+        kinesis.shards = List.of(shard("s0"), shard("s1"));
+        ShardEnumerator e = start(Map.of(), EnumeratorState.EMPTY);
+        context.discover();
+        e.addReader(0);
+        assertTrue(context.allAssigned().isEmpty(), "reader 1 has not registered yet");
+        context.register(1);
+        e.addReader(1);
+        assertEquals(1, context.assigned.get(0).size());
+        assertEquals(1, context.assigned.get(1).size());
+    }
+
+    @Test
+    void stateSurvivesSerializationAndRestoreDiscoversOnlyNewShards() throws Exception {
+        kinesis.shards = List.of(shard("s0"), shard("s1", "s0"));
+        ShardEnumerator e = start(Map.of("source.init.position", "AT_TIMESTAMP",
+                "source.init.timestamp", "1700000000.5"), EnumeratorState.EMPTY);
+        context.register(0);
+        context.discover();
+        assertEquals(List.of(new ShardSplit("s0", ShardIteratorType.AT_TIMESTAMP, "1700000000500")),
+                context.allAssigned());
+        e.handleSourceEvent(0, new ShardsFinishedEvent(Set.of("s0")));
+        kinesis.shards = List.of(shard("s0"), shard("s1", "s0"), shard("s2"));
+        context.assigned.clear();
+
+        EnumeratorState snapshot = e.snapshotState(1);
+        byte[] bytes = EnumeratorState.SERIALIZER.serialize(snapshot);
+        EnumeratorState restored = EnumeratorState.SERIALIZER.deserialize(EnumeratorState.SERIALIZER.getVersion(), bytes);
+        assertEquals(snapshot.knownShardParents, restored.knownShardParents);
+        assertEquals(snapshot.finishedShards, restored.finishedShards);
+        assertEquals(snapshot.unassigned, restored.unassigned);
+        assertTrue(restored.initialDiscoveryDone);
+
+        Fakes.Context fresh = new Fakes.Context();
+        fresh.register(0);
+        ShardEnumerator again = new ShardEnumerator(Fakes.config(Map.of()), fresh, restored, kinesis);
+        again.start();
+        fresh.discover();
+        // s0 and s1 were known (s1 assigned before the snapshot): only s2 is new, from TRIM_HORIZON
+        assertEquals(List.of(new ShardSplit("s2", ShardIteratorType.TRIM_HORIZON, null)), fresh.allAssigned());
+    }
+
+    @Test
+    void theFirstListingFailingFailsTheJobLaterOnesAreRetried() {
+        Fakes.ListingKinesis broken = new Fakes.ListingKinesis() {
+            @Override
+            public software.amazon.awssdk.services.kinesis.model.ListShardsResponse listShards(
+                    software.amazon.awssdk.services.kinesis.model.ListShardsRequest r) {
+                throw new IllegalStateException("no such stream");
+            }
+        };
+        ShardEnumerator e = new ShardEnumerator(Fakes.config(Map.of()), context, EnumeratorState.EMPTY, broken);
+        e.start();
+        RuntimeException error = assertThrows(RuntimeException.class, context::discover);
+        assertTrue(error.getMessage().contains(Fakes.ARN), error.getMessage());
+    }
+}

@@ -1,0 +1,1 @@
+"""One module per pipeline component; each builds its resources and its own IAM role."""

@@ -1,0 +1,143 @@
+"""The `deploy:` section of pipeline.yaml and the helpers that turn the definition into names,
+prefixes and packaging inputs (no synth needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from vigia import config
+
+
+def _with(**deploy) -> dict:
+    data = config.load().model_dump(mode="json")
+    data["deploy"].update(deploy)
+    return data
+
+
+def test_unknown_deploy_key_is_rejected_with_its_path():
+    data = _with(flink={"kpu": 4})
+    with pytest.raises(config.ConfigError, match=r"deploy\.flink\.kpu: unknown key"):
+        config.parse(data)
+
+
+def test_api_key_secret_for_an_undefined_source_names_the_source():
+    data = _with(producer={"api_key_secrets": {"nosuch": "vigia/key"}})
+    with pytest.raises(config.ConfigError, match="source 'nosuch' is not defined under producer.sources"):
+        config.parse(data)
+
+
+def test_producer_timeout_must_fit_in_the_schedule_period():
+    data = _with(producer={"timeout_s": 61})
+    with pytest.raises(config.ConfigError, match=r"timeout_s \(61\) must not exceed .*rate\(1 minute\).* \(60 s\)"):
+        config.parse(data)
+    data["producer"]["schedule"] = "rate(5 minutes)"
+    assert config.parse(data).deploy.producer.timeout_s == 61
+
+
+def test_deployed_code_sees_suffixed_bucket_names(monkeypatch):
+    plain = config.load().buckets
+    monkeypatch.setenv(config.BUCKET_SUFFIX_ENV, "-123456789012-eu-west-1")
+    deployed = config.load().buckets
+    assert deployed.raw == plain.raw + "-123456789012-eu-west-1"
+    assert deployed.athena_results == plain.athena_results + "-123456789012-eu-west-1"
+
+
+def test_bucket_names_must_leave_room_for_the_account_region_suffix():
+    from infra.naming import check_bucket_names
+
+    data = config.load().model_dump(mode="json")
+    data["buckets"]["gold"] = "g" * 36
+    with pytest.raises(ValueError, match="'gold'.*at most 35 characters"):
+        check_bucket_names(config.parse(data))
+    data["deploy"]["bucket_suffix"] = "none"  # the user picked globally unique names themselves
+    check_bucket_names(config.parse(data))
+
+
+def test_severity_filter_lists_the_minimum_and_everything_above():
+    from infra.components.alerts import severities_at_least
+
+    assert severities_at_least("info") == ["info", "warning", "critical"]
+    assert severities_at_least("warning") == ["warning", "critical"]
+    assert severities_at_least("critical") == ["critical"]
+
+
+def test_firehose_prefix_and_delimiter_helpers():
+    from infra.components.firehose import delimiter_processor, static_prefix
+
+    assert static_prefix("raw/src=!{partitionKeyFromQuery:src}/dt=!{partitionKeyFromQuery:dt}/") == "raw/src="
+    assert static_prefix("errors/!{firehose:error-output-type}/") == "errors/"
+    assert static_prefix("plain/path/") == "plain/path/"
+    assert delimiter_processor("\n") == {"Type": "AppendDelimiterToRecord"}
+    assert delimiter_processor("\t")["Parameters"] == [{"ParameterName": "Delimiter", "ParameterValue": "\\t"}]
+
+
+def test_missing_artifacts_name_the_make_target(tmp_path):
+    from infra.artifacts import Artifacts, MissingArtifact
+
+    art = Artifacts.from_repo(tmp_path)
+    with pytest.raises(MissingArtifact) as err:
+        art.check()
+    for target in ("make package-producer", "make package-flink", "make package-glue"):
+        assert target in str(err.value)
+    assert art.queries() == {}  # no athena/queries folder: no named queries, not an error
+
+
+def test_run_options_are_read_from_the_property_group_or_its_map(tmp_path):
+    import json
+
+    from infra.artifacts import RUN_OPTIONS_GROUP, Artifacts
+
+    art = Artifacts.from_repo(tmp_path)
+    art.flink_run_options.parent.mkdir(parents=True)
+    options = {"python": "main.py", "jarfile": "lib/k.jar", "pyFiles": "python-packages/"}
+    art.flink_run_options.write_text(json.dumps({"PropertyGroupId": RUN_OPTIONS_GROUP, "PropertyMap": options}))
+    assert art.run_options() == options
+    art.flink_run_options.write_text(json.dumps(options))
+    assert art.run_options() == options
+    art.flink_run_options.write_text(json.dumps({"PropertyGroupId": "other", "PropertyMap": options}))
+    with pytest.raises(ValueError, match="PropertyGroupId must be"):
+        art.run_options()
+    art.flink_run_options.write_text('{"python": "main.py"}')
+    with pytest.raises(ValueError, match="'python' and 'jarfile'"):
+        art.run_options()
+
+
+def test_lambda_requirements_leave_out_the_runtimes_boto3():
+    from infra.package_producer import requirements
+
+    reqs = requirements()
+    assert not [r for r in reqs if r.startswith(("boto3", "botocore"))]
+    assert any(r.startswith("aws-lambda-powertools[tracer]") for r in reqs)
+    assert any(r.startswith("pydantic") for r in reqs)
+
+
+def test_placeholder_artifacts_are_recognised_and_real_ones_are_not(tmp_path):
+    import zipfile
+
+    from infra.artifacts import PLACEHOLDER
+    from tests.infra.conftest import placeholder_artifacts
+
+    real = placeholder_artifacts(tmp_path / "real")  # ordinary files: what a build makes
+    assert real.placeholders() == []
+    with zipfile.ZipFile(real.flink_zip, "w") as z:
+        z.writestr(PLACEHOLDER, "")
+    real.glue_script.write_text(f"raise SystemExit('{PLACEHOLDER}')\n")
+    assert real.placeholders() == [real.glue_script, real.flink_zip]
+
+
+def test_synth_entry_point_stops_with_the_missing_make_targets(tmp_path, monkeypatch, capsys):
+    import infra.app
+    from infra.artifacts import Artifacts
+
+    unbuilt = Artifacts.from_repo(tmp_path)  # a checkout where no make package-* ran
+    monkeypatch.setattr(infra.app.Artifacts, "from_repo", classmethod(lambda cls: unbuilt))
+    assert infra.app.main(["app", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "synth failed: code artifacts not built" in err and "make package-flink" in err
+
+
+def test_dashboard_reads_the_producers_metric_namespace():
+    from infra.components.monitoring import PRODUCER_NAMESPACE
+    from producer.handler import NAMESPACE
+
+    assert PRODUCER_NAMESPACE == NAMESPACE
