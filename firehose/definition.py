@@ -24,6 +24,15 @@ def _param(name: str, value: str) -> dict:
     return {"ParameterName": name, "ParameterValue": value}
 
 
+def _delimiter_processor(delimiter: str) -> dict:
+    """AppendDelimiterToRecord without parameters appends a newline (as CDK's processor emits it);
+    another delimiter is passed escaped, as the API's string parameters are."""
+    if delimiter == "\n":
+        return {"Type": "AppendDelimiterToRecord"}
+    return {"Type": "AppendDelimiterToRecord",
+            "Parameters": [_param("Delimiter", delimiter.encode("unicode_escape").decode())]}
+
+
 def extended_s3_destination(p: Pipeline, role_arn: str, bucket: str | None = None) -> dict:
     """ExtendedS3DestinationConfiguration for the raw bucket, with dynamic partitioning."""
     f = p.firehose
@@ -44,9 +53,7 @@ def extended_s3_destination(p: Pipeline, role_arn: str, bucket: str | None = Non
                     _param("MetadataExtractionQuery", f.partition_query),
                     _param("JsonParsingEngine", JQ_ENGINE),
                 ]},
-                # The API takes the delimiter escaped (a newline is the two characters `\n`).
-                {"Type": "AppendDelimiterToRecord",
-                 "Parameters": [_param("Delimiter", f.delimiter.encode("unicode_escape").decode())]},
+                _delimiter_processor(f.delimiter),
             ],
         },
     }
@@ -62,7 +69,7 @@ def kinesis_source(stream_arn: str, role_arn: str) -> dict:
 def processor_parameter(dest: dict, processor: str, name: str) -> str | None:
     for proc in dest.get("ProcessingConfiguration", {}).get("Processors", []):
         if proc["Type"] == processor:
-            for prm in proc["Parameters"]:
+            for prm in proc.get("Parameters", []):
                 if prm["ParameterName"] == name:
                     return prm["ParameterValue"]
     return None

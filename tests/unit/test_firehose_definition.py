@@ -22,7 +22,10 @@ def test_destination_carries_the_pipeline_settings():
     query = definition.processor_parameter(d, "MetadataExtraction", "MetadataExtractionQuery")
     assert query == P.firehose.partition_query
     assert definition.processor_parameter(d, "MetadataExtraction", "JsonParsingEngine") == "JQ-1.6"
-    assert definition.processor_parameter(d, "AppendDelimiterToRecord", "Delimiter") == "\\n"  # escaped
+    # a newline is AppendDelimiterToRecord without parameters; other delimiters are passed escaped
+    assert {"Type": "AppendDelimiterToRecord"} in d["ProcessingConfiguration"]["Processors"]
+    tab = definition.extended_s3_destination(with_settings(P, "firehose", delimiter="\t"), "r")
+    assert definition.processor_parameter(tab, "AppendDelimiterToRecord", "Delimiter") == "\\t"
     assert (d["CompressionFormat"], d["FileExtension"]) == ("GZIP", ".json.gz")
 
 

@@ -136,8 +136,7 @@ class LocalDelivery:
         if engine != definition.JQ_ENGINE:
             raise DeliveryError(f"unsupported JsonParsingEngine {engine!r}")
         self.query = jq.compile(query)
-        delimiter = definition.processor_parameter(self.dest, "AppendDelimiterToRecord", "Delimiter")
-        self.delimiter = (delimiter or "").encode().decode("unicode_escape").encode()
+        self.delimiter = self._delimiter()
         hints = self.dest["BufferingHints"]
         self.max_bytes = hints["SizeInMBs"] * definition.MIB
         self.max_age_s = hints["IntervalInSeconds"]
@@ -148,6 +147,15 @@ class LocalDelivery:
         self.cursors = {sid: ShardCursor(seq) for sid, seq in self._load_checkpoints().items()}
         self.buffers: dict[tuple, Buffer] = {}
         self.stats = Stats()
+
+    def _delimiter(self) -> bytes:
+        """Nothing without the processor (Firehose concatenates records); a newline when it has no
+        Delimiter parameter; else the parameter, unescaped."""
+        procs = [x["Type"] for x in self.dest.get("ProcessingConfiguration", {}).get("Processors", [])]
+        if "AppendDelimiterToRecord" not in procs:
+            return b""
+        value = definition.processor_parameter(self.dest, "AppendDelimiterToRecord", "Delimiter")
+        return b"\n" if value is None else value.encode().decode("unicode_escape").encode()
 
     # --- reading ----------------------------------------------------------------------------
 
