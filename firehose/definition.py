@@ -1,9 +1,9 @@
 """The delivery stream's configuration, derived from `pipeline.yaml`'s `firehose:` section.
 
 One function builds the `ExtendedS3DestinationConfiguration` (the shape of the Firehose API and of
-CloudFormation's `AWS::KinesisFirehose::DeliveryStream`). The CDK app in `infra/` passes it to the
-delivery stream and the local delivery service (`vigia.local.firehose`) interprets the very same
-dict, so the prefix, the JQ query, the delimiter and the buffering can never differ between the two.
+CloudFormation's `AWS::KinesisFirehose::DeliveryStream`), importable by the CDK app in `infra/`;
+the local delivery service (`vigia.local.firehose`) interprets this very dict, so the prefix, the
+JQ query, the delimiter and the buffering it applies are the definition's.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`make package-glue`: the job script, the zip of the Python modules it imports, the pipeline file."""
+"""`make package-glue`: the job script and the zip of the Python modules it imports (the CDK app
+uploads both; it also writes the deployed pipeline definition the job reads from --pipeline_uri)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,7 @@ def build() -> list[Path]:
     with zipfile.ZipFile(libs, "w", zipfile.ZIP_DEFLATED) as z:
         for m in MODULES:
             z.write(ROOT / m, m)
-    pipeline = OUT / "pipeline.yaml"
-    shutil.copyfile(ROOT / "pipeline.yaml", pipeline)
-    return [script, libs, pipeline]
+    return [script, libs]
 
 
 if __name__ == "__main__":
