@@ -94,21 +94,21 @@ class LocalAthena:
         self._bind(tree, list(params))
         ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
         con = duckdb.connect()
-        registered: dict[tuple[str, str], str] = {}
-        for table in list(tree.find_all(exp.Table)):
-            if not table.db and table.name in ctes:
-                continue
-            key = (table.db or self.p.glue.database, table.name)
-            if key not in registered:
-                registered[key] = f"t{len(registered)}_{key[1]}"
-                con.register(registered[key], self._dataset(*key))
-            alias = table.alias or table.name
-            table.replace(exp.Table(this=exp.to_identifier(registered[key]),
-                                    alias=exp.TableAlias(this=exp.to_identifier(alias))))
         try:
+            registered: dict[tuple[str, str], str] = {}
+            for table in list(tree.find_all(exp.Table)):
+                if not table.db and table.name in ctes:
+                    continue
+                key = (table.db or self.p.glue.database, table.name)
+                if key not in registered:
+                    registered[key] = f"t{len(registered)}_{key[1]}"
+                    con.register(registered[key], self._dataset(*key))
+                alias = table.alias or table.name
+                table.replace(exp.Table(this=exp.to_identifier(registered[key]),
+                                        alias=exp.TableAlias(this=exp.to_identifier(alias))))
             cur = con.execute(tree.sql(dialect="duckdb"))
             return Result([d[0] for d in cur.description], cur.fetchall())
-        except duckdb.Error as err:
+        except duckdb.Error as err:  # binder, catalog and conversion errors, named as the user wrote them
             raise AthenaError(re.sub(r"\bt\d+_(\w+)", r"\1", str(err).splitlines()[0])) from None
         finally:
             con.close()
