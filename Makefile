@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS := local,flink,spark,infra,dev
 
-.PHONY: demo test test-unit bench up down status install clean flink-connector package-flink
+.PHONY: demo test test-unit bench up down status install clean flink-connector glue-jars package-glue package-flink
 
 install: $(STAMP)
 
@@ -26,20 +26,31 @@ down:
 status: $(STAMP)
 	$(VENV)/bin/vigia status
 
-demo: $(STAMP)
+demo: $(STAMP) glue-jars
 	$(VENV)/bin/vigia demo
 
-test: $(STAMP)
+test: $(STAMP) glue-jars
 	$(PY) -m pytest -q
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
-bench: $(STAMP)
+bench: $(STAMP) glue-jars
 	$(PY) -m bench
 
 clean: down
 	rm -rf .local
+
+# Jars for local Spark -> S3 (s3a); Glue in AWS brings its own.
+JARS := build/jars/hadoop-aws-3.3.4.jar build/jars/aws-java-sdk-bundle-1.12.262.jar
+glue-jars: $(JARS)
+$(JARS) &: glue/pom.xml
+	mvn -q -B -f glue/pom.xml package -Djars.dir=$(CURDIR)/build/jars
+	touch $(JARS)
+
+# The Glue job's script and --extra-py-files zip, which the CDK app uploads.
+package-glue: $(STAMP)
+	$(PY) -m glue.package
 
 # Our Kinesis table source for Flink 2.2 (flink_app/connector/README.md): one shaded jar, rebuilt
 # only when its sources change; its JUnit tests run in the build (about 3 s). Maven fetches what it

@@ -69,3 +69,14 @@ def simulator_server():
     for srv in servers:
         srv.shutdown()
         srv.server_close()
+
+
+@pytest.fixture(scope="session")
+def spark(moto_port):
+    """One local SparkSession for the whole test run (JVM start-up is the slow part), with s3a
+    pointed at the session's moto server. Needs the jars of `make glue-jars`."""
+    from glue import spark_local
+
+    session = spark_local.session(aws.endpoint(moto_port), config.load().region, app="vigia-tests")
+    yield session
+    session.stop()

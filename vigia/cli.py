@@ -108,5 +108,9 @@ def demo(ctx: click.Context, seed: int | None, count: int | None) -> None:
     demo_mod.run(_pipeline(ctx), settings)
 
 
+from vigia import batch_cli  # noqa: E402  (firehose, etl, crawl, query)
+
+batch_cli.register(main)
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -219,7 +219,11 @@ class Firehose(Strict):
     partition_query: str
     buffering: FirehoseBuffering = FirehoseBuffering()
     compression: Literal["UNCOMPRESSED", "GZIP"] = "GZIP"
+    # Set explicitly so that object names say what they hold (Spark and DuckDB pick the codec
+    # from the extension); Firehose requires it to start with a period.
+    file_extension: Annotated[str, Field(pattern=r"^\.[a-z0-9.]{1,127}$")] = ".json.gz"
     delimiter: str = "\n"
+    processing_retry_s: Annotated[int, Field(ge=0, le=7200)] = 300  # dynamic partitioning retries
 
     @model_validator(mode="after")
     def _error_prefix_rules(self) -> "Firehose":
@@ -229,6 +233,12 @@ class Firehose(Strict):
             raise ValueError("error_output_prefix must contain !{firehose:error-output-type}")
         if self.buffering.interval_s == 0:
             raise ValueError("buffering.interval_s of 0 is not allowed with dynamic partitioning")
+        keys = set(re.findall(r"!\{partitionKeyFromQuery:([^}]+)\}", self.prefix))
+        if not keys:
+            raise ValueError("prefix must use at least one !{partitionKeyFromQuery:KEY} (dynamic partitioning)")
+        missing = sorted(k for k in keys if not re.search(rf"(^|[{{,\s]){re.escape(k)}\s*:", self.partition_query))
+        if missing:
+            raise ValueError(f"prefix uses partition keys {missing} that partition_query does not produce")
         return self
 
 

@@ -21,6 +21,7 @@ from vigia.local import aws, provision, services
 
 STAGES = [
     "vigia.ingest:demo_stage",          # simulator -> producer -> Kinesis -> read back
+    "vigia.batch_demo:demo_stage",      # Kinesis -> Firehose -> raw -> Glue ETL -> crawlers -> Athena
     "flink_app.demo:demo_stage",        # Kinesis -> Flink rules -> SNS -> inbox queue
 ]
 SIMULATOR = "simulator"

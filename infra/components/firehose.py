@@ -15,7 +15,6 @@ from infra.components.iam import allow, log_group_arn, objects_under, suppress
 from vigia.config import Pipeline
 
 JQ_ENGINE = "JQ-1.6"  # the JQ version Firehose documents for inline parsing
-DYNAMIC_PARTITIONING_RETRY_S = 300
 LOG_STREAM = "DestinationDelivery"
 
 
@@ -43,9 +42,10 @@ def destination(p: Pipeline, bucket_arn: str, role_arn: str, log_group: str, log
         "Prefix": f.prefix,
         "ErrorOutputPrefix": f.error_output_prefix,
         "CompressionFormat": f.compression,
+        "FileExtension": f.file_extension,  # the Glue job's reader picks gzip from the extension
         "BufferingHints": {"SizeInMBs": f.buffering.size_mib, "IntervalInSeconds": f.buffering.interval_s},
         "DynamicPartitioningConfiguration": {"Enabled": True,
-                                             "RetryOptions": {"DurationInSeconds": DYNAMIC_PARTITIONING_RETRY_S}},
+                                             "RetryOptions": {"DurationInSeconds": f.processing_retry_s}},
         "ProcessingConfiguration": {"Enabled": True, "Processors": [
             {"Type": "MetadataExtraction", "Parameters": [
                 {"ParameterName": "MetadataExtractionQuery", "ParameterValue": f.partition_query},

@@ -1,0 +1,1 @@
+"""The Firehose delivery stream (Kinesis stream -> raw bucket), defined from the pipeline definition."""

@@ -1,0 +1,80 @@
+"""The delivery stream's configuration, derived from `pipeline.yaml`'s `firehose:` section.
+
+One function builds the `ExtendedS3DestinationConfiguration` (the shape of the Firehose API and of
+CloudFormation's `AWS::KinesisFirehose::DeliveryStream`), importable by the CDK app in `infra/`;
+the local delivery service (`vigia.local.firehose`) interprets this very dict, so the prefix, the
+JQ query, the delimiter and the buffering it applies are the definition's.
+"""
+
+from __future__ import annotations
+
+import re
+
+from vigia.config import Pipeline
+
+JQ_ENGINE = "JQ-1.6"  # the only inline parsing engine Firehose documents
+MIB = 1024 * 1024
+
+
+def bucket_arn(bucket: str) -> str:
+    return f"arn:aws:s3:::{bucket}"
+
+
+def _param(name: str, value: str) -> dict:
+    return {"ParameterName": name, "ParameterValue": value}
+
+
+def _delimiter_processor(delimiter: str) -> dict:
+    """AppendDelimiterToRecord without parameters appends a newline (as CDK's processor emits it);
+    another delimiter is passed escaped, as the API's string parameters are."""
+    if delimiter == "\n":
+        return {"Type": "AppendDelimiterToRecord"}
+    return {"Type": "AppendDelimiterToRecord",
+            "Parameters": [_param("Delimiter", delimiter.encode("unicode_escape").decode())]}
+
+
+def extended_s3_destination(p: Pipeline, role_arn: str, bucket: str | None = None) -> dict:
+    """ExtendedS3DestinationConfiguration for the raw bucket, with dynamic partitioning."""
+    f = p.firehose
+    return {
+        "RoleARN": role_arn,
+        "BucketARN": bucket_arn(bucket or p.buckets.raw),
+        "Prefix": f.prefix,
+        "ErrorOutputPrefix": f.error_output_prefix,
+        "BufferingHints": {"SizeInMBs": f.buffering.size_mib, "IntervalInSeconds": f.buffering.interval_s},
+        "CompressionFormat": f.compression,
+        "FileExtension": f.file_extension,
+        "DynamicPartitioningConfiguration": {"Enabled": True,
+                                             "RetryOptions": {"DurationInSeconds": f.processing_retry_s}},
+        "ProcessingConfiguration": {
+            "Enabled": True,
+            "Processors": [
+                {"Type": "MetadataExtraction", "Parameters": [
+                    _param("MetadataExtractionQuery", f.partition_query),
+                    _param("JsonParsingEngine", JQ_ENGINE),
+                ]},
+                _delimiter_processor(f.delimiter),
+            ],
+        },
+    }
+
+
+def kinesis_source(stream_arn: str, role_arn: str) -> dict:
+    """KinesisStreamSourceConfiguration: the delivery stream reads the pipeline's stream."""
+    return {"KinesisStreamARN": stream_arn, "RoleARN": role_arn}
+
+
+# --- reading a destination dict back (used by the local delivery service) ---------------------
+
+def processor_parameter(dest: dict, processor: str, name: str) -> str | None:
+    for proc in dest.get("ProcessingConfiguration", {}).get("Processors", []):
+        if proc["Type"] == processor:
+            for prm in proc.get("Parameters", []):
+                if prm["ParameterName"] == name:
+                    return prm["ParameterValue"]
+    return None
+
+
+def partition_keys(prefix: str) -> list[str]:
+    """The `!{partitionKeyFromQuery:KEY}` keys a prefix uses, in order."""
+    return re.findall(r"!\{partitionKeyFromQuery:([^}]+)\}", prefix)

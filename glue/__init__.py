@@ -1,0 +1,1 @@
+"""Glue ETL raw -> gold: the job script and its DataFrame transformations."""

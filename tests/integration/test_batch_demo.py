@@ -1,0 +1,32 @@
+"""The demo's batch stage after the real producer: the summary's accounting equalities hold."""
+
+from __future__ import annotations
+
+import pytest
+from rich.console import Console
+
+from tests.conftest import with_source
+from vigia import batch_demo, ingest, simulator
+from vigia.demo import Demo
+
+pytestmark = pytest.mark.integration
+
+
+def test_batch_stage_accounts_for_every_record(local_pipeline, aws_env, simulator_server, spark, monkeypatch):
+    monkeypatch.setenv("VIGIA_MOTO_PORT", str(aws_env))  # the stage uses the default endpoint
+    settings = simulator.Settings(seed=5, count=400)
+    p = with_source(local_pipeline, "simulator", url=simulator_server(settings))
+    produced = ingest.produce(p, ["simulator"])["produced"]
+    in_stream = len(ingest.read_records(p))
+    assert in_stream == produced > 0
+    demo = Demo(p, settings, "unused", Console(quiet=True), {"in_stream": in_stream})
+
+    batch_demo.demo_stage(demo)
+
+    s = demo.summary
+    assert s["foreign_records"] == 6 and s["in_stream"] == produced + 6
+    assert s["raw_records"] + s["firehose_errors"] == s["in_stream"]
+    assert s["gold_rows"] + s["quarantined"] + s["duplicates_dropped"] == s["raw_records"]
+    assert (s["firehose_errors"], s["quarantined"], s["duplicates_dropped"]) == (2, 2, 2)
+    assert s["gold_rows"] == produced
+    assert s["queries_ok"] == len(list(batch_demo.QUERIES.glob("*.sql")))

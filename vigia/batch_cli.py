@@ -1,0 +1,113 @@
+"""`vigia` commands of the batch path: firehose, etl, crawl, query (registered by vigia.cli)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from vigia import config
+
+
+def _pipeline(ctx: click.Context) -> config.Pipeline:
+    try:
+        return config.load(ctx.obj.get("pipeline"))
+    except config.ConfigError as err:
+        raise click.ClickException(str(err)) from None
+
+
+def result_table(result, title: str | None = None, max_rows: int = 50) -> Table:
+    """A query result as a rich table (at most `max_rows` rows, the count in the caption)."""
+    t = Table(title=title, caption=f"{len(result.rows)} row(s)")
+    for c in result.columns:
+        t.add_column(c)
+    for row in result.rows[:max_rows]:
+        t.add_row(*("NULL" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+    return t
+
+
+@click.group()
+def firehose() -> None:
+    """Local Firehose delivery: Kinesis stream -> raw bucket, as the delivery stream would."""
+
+
+@firehose.command()
+@click.pass_context
+def drain(ctx: click.Context) -> None:
+    """Deliver everything now in the stream, flush all buffers, and exit."""
+    from vigia.local.firehose import LocalDelivery
+
+    s = LocalDelivery(_pipeline(ctx)).drain()
+    click.echo(json.dumps({"records_read": s.records_read, "delivered": s.delivered, "errors": s.errors,
+                           "objects": len(s.objects)}))
+
+
+@firehose.command()
+@click.option("--poll-interval", type=float, default=1.0, show_default=True)
+@click.pass_context
+def run(ctx: click.Context, poll_interval: float) -> None:
+    """Run as a service until interrupted; buffers are flushed on exit."""
+    from vigia.local.firehose import LocalDelivery
+
+    stop = threading.Event()
+    delivery = LocalDelivery(_pipeline(ctx))
+    try:
+        delivery.serve(stop, poll_interval)
+    except KeyboardInterrupt:
+        delivery.flush_all()
+
+
+@click.command()
+@click.pass_context
+def etl(ctx: click.Context) -> None:
+    """Run the Glue raw -> gold job locally (pyspark against the local S3 through s3a)."""
+    from glue import raw_to_gold, spark_local
+    from vigia.local import aws
+
+    p = _pipeline(ctx)
+    click.echo(json.dumps(raw_to_gold.run(spark_local.session(aws.endpoint(), p.region), p)))
+
+
+@click.command()
+@click.argument("names", nargs=-1)
+@click.pass_context
+def crawl(ctx: click.Context, names: tuple[str, ...]) -> None:
+    """Run the pipeline's crawlers (all, or those named) against the local Glue Data Catalog."""
+    from vigia.local.crawler import LocalCrawler
+
+    crawler = LocalCrawler(_pipeline(ctx))
+    try:
+        results = {n: crawler.crawl(n) for n in names} if names else crawler.crawl_all()
+    except KeyError as err:
+        raise click.ClickException(err.args[0]) from None
+    for name, r in results.items():
+        click.echo(f"{name}: created {r.tables_created or '-'}, updated {r.tables_updated or '-'}, "
+                   f"{r.partitions_added} partition(s) added" + "".join(f"\n  logged: {x}" for x in r.logged))
+
+
+@click.command()
+@click.argument("sql", required=False)
+@click.option("--file", "file_", type=click.Path(exists=True, dir_okay=False), help="Read the SQL from a file.")
+@click.option("--param", "params", multiple=True, help="A value for each ? in the query, in order.")
+@click.pass_context
+def query(ctx: click.Context, sql: str | None, file_: str | None, params: tuple[str, ...]) -> None:
+    """Run Athena SQL locally (Glue catalog + S3 -> DuckDB) and print the result as a table."""
+    from vigia.local.athena import AthenaError, LocalAthena
+
+    if bool(sql) == bool(file_):
+        raise click.UsageError("give either SQL or --file")
+    text = Path(file_).read_text() if file_ else sql
+    try:
+        result = LocalAthena(_pipeline(ctx)).query(text, params)
+    except AthenaError as err:
+        raise click.ClickException(str(err)) from None
+    Console().print(result_table(result))
+
+
+def register(main: click.Group) -> None:
+    for cmd in (firehose, etl, crawl, query):
+        main.add_command(cmd)
