@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_OPTIONS_GROUP = "kinesis.analytics.flink.run.options"
-PLACEHOLDER = "VIGIA-PLACEHOLDER"  # in every stand-in artifact (infra/stubs.mk, package_producer)
+PLACEHOLDER = "VIGIA-PLACEHOLDER"  # in every stand-in artifact (e.g. package_producer)
 
 
 class MissingArtifact(FileNotFoundError):

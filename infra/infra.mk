@@ -1,7 +1,6 @@
 # AWS deployment (infra/README.md): synth is offline; deploy/destroy need AWS credentials.
 # Included by the top-level Makefile, which defines PY and STAMP.
 .PHONY: package-producer synth deploy destroy
-include infra/stubs.mk
 CDK := infra/node_modules/.bin/cdk
 CDK_OUT := build/cdk.out
 # The machine has Node 20 (end-of-life for jsii since 2026-10-30; it still works): no banner per run.
