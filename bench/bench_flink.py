@@ -5,6 +5,8 @@
   (events_big - events_small) / (time_big - time_small), so start-up and job submission cancel out.
 - python_rules_events_per_s: the reference evaluator (plain Python) on the small input, same run,
   from the same JSON text (json.loads included, as a Lambda consumer of the stream would pay it).
+- flink_source_only_events_per_s, flink_sql_only_events_per_s: parts of the job alone into a
+  blackhole sink, same method: where the time goes.
 - alert_latency_p99_s: live simulator -> producer (polling every second) -> Kinesis (moto) -> job
   -> SNS -> inbox queue; per alert, the time it is received minus (window end + watermark bound),
   i.e. the delay after which the alert could first exist. Rules on 10 s windows (latency_pipeline).
@@ -72,6 +74,31 @@ def _flink_run(p: config.Pipeline, path: Path) -> tuple[float, int]:
     return time.monotonic() - t, alerts
 
 
+def _blackhole_run(p: config.Pipeline, path: Path, what: str) -> float:
+    """Seconds for one part of the job alone, into a blackhole sink: `source` (file, JSON, rowtime,
+    watermarks) or `sql` (routing and the compiled rules, no Python operator)."""
+    from pyflink.datastream import StreamExecutionEnvironment
+    from pyflink.table import StreamTableEnvironment
+
+    from flink_app import job
+    from flink_app.properties import JobSettings
+
+    s = JobSettings(region=p.region, source_connector="filesystem", source_path=str(path), sink="collect")
+    t_env = StreamTableEnvironment.create(StreamExecutionEnvironment.get_execution_environment(job.configure(p, s)))
+    t_env.execute_sql(job.source_ddl(s, p.flink.out_of_orderness_s))
+    t_env.execute_sql(job.ROUTED_VIEW)
+    t_env.execute_sql(job.EVENTS_VIEW)
+    if what == "source":
+        t_env.execute_sql("CREATE TABLE sink (v STRING) WITH ('connector' = 'blackhole')")
+        insert = "INSERT INTO sink SELECT event_id FROM source_events WHERE rowtime IS NOT NULL"
+    else:
+        t_env.execute_sql("CREATE TABLE sink (kind STRING, rule STRING) WITH ('connector' = 'blackhole')")
+        insert = f"INSERT INTO sink SELECT kind, rule FROM ({job.output_sql(rules.compile_rules(rules.rules_of(p)))})"
+    t = time.monotonic()
+    t_env.execute_sql(insert).wait()
+    return time.monotonic() - t
+
+
 def _write_parts(events: list[dict], d: Path, parts: int) -> Path:
     """JSON lines split into one file per source subtask (each file in event-time order)."""
     d.mkdir()
@@ -90,6 +117,10 @@ def throughput() -> dict:
         _flink_run(p, small)                          # warm-up: JVM, planner, Python workers
         t_small, _ = _flink_run(p, small)
         t_big, flink_alerts = _flink_run(p, big)
+        parts = {}  # where the time goes: the same steady-state method for parts of the job
+        for what in ("source", "sql"):
+            _blackhole_run(p, small, what)
+            parts[what] = (BIG - SMALL) / (_blackhole_run(p, big, what) - _blackhole_run(p, small, what))
         lines = [line for f in sorted(small.glob("*.json")) for line in f.read_text().splitlines()]
     t = time.monotonic()   # the reference starts from the same JSON text, as a Lambda consumer would
     reference.evaluate([json.loads(line) for line in lines], rule_list, p.flink.out_of_orderness_s)
@@ -100,7 +131,9 @@ def throughput() -> dict:
             "flink_vs_python": round(flink_eps / (SMALL / t_py), 2),
             "flink_bench_alerts_match_reference": flink_alerts == len(expected_big) > 0,
             "flink_bench_small_s": round(t_small, 2), "flink_bench_big_s": round(t_big, 2),
-            "flink_bench_parallelism": p.flink.parallelism}
+            "flink_bench_parallelism": p.flink.parallelism,
+            "flink_source_only_events_per_s": round(parts["source"]),
+            "flink_sql_only_events_per_s": round(parts["sql"])}
 
 
 def latency_pipeline(p: config.Pipeline) -> config.Pipeline:

@@ -1,7 +1,8 @@
 """The demo's batch stage: stream -> local Firehose -> raw -> Glue ETL -> crawlers -> Athena.
 
 Adds to the demo summary: raw_records, firehose_errors, gold_rows, quarantined, duplicates_dropped,
-queries_ok. Every record is accounted for: raw_records + firehose_errors == in_stream, and
+queries_ok. Every record on the stream (`in_stream`, counted by the ingest stage after the producer
+and the foreign writer) is accounted for: raw_records + firehose_errors == in_stream, and
 gold_rows + quarantined + duplicates_dropped == raw_records.
 """
 
@@ -17,43 +18,6 @@ from vigia.config import Pipeline
 from vigia.local import aws
 
 QUERIES = Path(__file__).resolve().parent.parent / "athena" / "queries"
-
-
-def _first_event(kinesis, p: Pipeline) -> dict | None:
-    """An event the producer already put on the stream (the oldest of the first shard)."""
-    shard = kinesis.list_shards(StreamName=p.stream.name)["Shards"][0]["ShardId"]
-    it = kinesis.get_shard_iterator(StreamName=p.stream.name, ShardId=shard,
-                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    for _ in range(10):
-        resp = kinesis.get_records(ShardIterator=it, Limit=1)
-        for rec in resp["Records"]:
-            return json.loads(rec["Data"])
-        it = resp["NextShardIterator"]
-    return None
-
-
-def foreign_records(event: dict) -> list[bytes]:
-    """What a foreign writer might put on the stream next to the producer: two records that are not
-    JSON (Firehose errors), two re-sends of an earlier event (duplicates), and two events that break
-    the gold rules (quarantined)."""
-    resend = dict(event, ingest_time=contract.format_time(contract.parse_time(event["ingest_time"])
-                                                          + timedelta(minutes=5)))
-    broken_sensor = dict(event, event_id=event["event_id"] + "-foreign-1", value=1e6)
-    wrong_unit = dict(event, event_id=event["event_id"] + "-foreign-2", unit="furlongs")
-    return [b"<reading>not json</reading>", b"\x00\x01 binary garbage", json.dumps(event).encode(),
-            json.dumps(resend).encode(), json.dumps(broken_sensor).encode(), json.dumps(wrong_unit).encode()]
-
-
-def inject_foreign_records(p: Pipeline, port: int | None = None) -> int:
-    """Put the foreign writer's records on the stream; returns how many (0 if the stream is empty)."""
-    kinesis = aws.client("kinesis", p.region, port)
-    event = _first_event(kinesis, p)
-    if event is None:
-        return 0
-    records = foreign_records(event)
-    kinesis.put_records(StreamName=p.stream.name,
-                        Records=[{"Data": r, "PartitionKey": f"foreign-{i}"} for i, r in enumerate(records)])
-    return len(records)
 
 
 def count_lines(p: Pipeline, prefix: str, port: int | None = None) -> int:
@@ -95,11 +59,6 @@ def demo_stage(demo) -> None:
 
     p, console, summary = demo.pipeline, demo.console, demo.summary
     demo.section("batch: Firehose -> raw -> Glue ETL -> crawlers -> Athena")
-    if "foreign_records" not in summary:
-        # The ingest stage counted `in_stream` before these were put: add them so the equality
-        # raw_records + firehose_errors == in_stream covers every record on the stream.
-        summary["foreign_records"] = inject_foreign_records(p)
-        summary["in_stream"] = summary.get("in_stream", 0) + summary["foreign_records"]
     stats = LocalDelivery(p).drain()
     summary["raw_records"] = count_lines(p, raw_to_gold.raw_prefix(p))
     summary["firehose_errors"] = count_lines(p, p.firehose.error_output_prefix.split("!{", 1)[0])

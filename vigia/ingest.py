@@ -10,6 +10,7 @@ from collections import Counter
 import boto3
 
 from producer import handler as producer
+from vigia import foreign_writer
 from vigia.config import Pipeline
 from vigia.local import emf, services
 
@@ -77,16 +78,23 @@ def reject_reasons(p: Pipeline) -> Counter:
 
 
 def demo_stage(demo) -> None:
-    """simulator -> producer -> Kinesis -> read back."""
+    """simulator -> producer -> Kinesis, a foreign writer's records beside them -> read back.
+
+    `produced` counts every record Kinesis accepted (the producer's and the foreign writer's);
+    `in_stream` is what reading the stream back finds: the two must agree.
+    """
     demo.section("ingest: simulator -> producer -> Kinesis")
     p = demo.pipeline
     result = produce(p, ["simulator"])
+    foreign = foreign_writer.inject(p)
     records = read_records(p)
     demo.summary.update({"source_items": result["source_items"], "rejected": result["rejected"],
-                         "produced": result["produced"], "in_stream": len(records)})
+                         "producer_produced": result["produced"], "foreign_records": foreign,
+                         "produced": result["produced"] + foreign, "in_stream": len(records)})
     demo.console.print(f"simulator served {result['source_items']} items in {result['pages']} pages; "
                        f"producer put {result['produced']} on stream {p.stream.name} and rejected "
                        f"{result['rejected']} (under s3://{p.buckets.raw}/{p.producer.rejects_prefix})")
+    demo.console.print(f"a foreign writer put {foreign} records of its own (not JSON, re-sends, broken values)")
     demo.console.print(f"read back {len(records)} records from the stream")
     from rich.table import Table
 

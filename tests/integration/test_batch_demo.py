@@ -6,7 +6,7 @@ import pytest
 from rich.console import Console
 
 from tests.conftest import with_source
-from vigia import batch_demo, ingest, simulator
+from vigia import batch_demo, foreign_writer, ingest, simulator
 from vigia.demo import Demo
 
 pytestmark = pytest.mark.integration
@@ -17,14 +17,14 @@ def test_batch_stage_accounts_for_every_record(local_pipeline, aws_env, simulato
     settings = simulator.Settings(seed=5, count=400)
     p = with_source(local_pipeline, "simulator", url=simulator_server(settings))
     produced = ingest.produce(p, ["simulator"])["produced"]
+    foreign = foreign_writer.inject(p, aws_env)
     in_stream = len(ingest.read_records(p))
-    assert in_stream == produced > 0
+    assert foreign == 6 and in_stream == produced + foreign and produced > 0
     demo = Demo(p, settings, "unused", Console(quiet=True), {"in_stream": in_stream})
 
     batch_demo.demo_stage(demo)
 
     s = demo.summary
-    assert s["foreign_records"] == 6 and s["in_stream"] == produced + 6
     assert s["raw_records"] + s["firehose_errors"] == s["in_stream"]
     assert s["gold_rows"] + s["quarantined"] + s["duplicates_dropped"] == s["raw_records"]
     assert (s["firehose_errors"], s["quarantined"], s["duplicates_dropped"]) == (2, 2, 2)
