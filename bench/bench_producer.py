@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import io
-import subprocess
 import threading
 import time
 
 from producer import handler as producer
 from producer.kinesis_writer import KinesisWriter, Record
 from vigia import config, simulator
-from vigia.local import aws, provision, services
-from vigia.local.variants import free_port, unique_pipeline, with_settings, with_source
+from vigia.local import aws, provision
+from vigia.local.variants import unique_pipeline, with_settings, with_source
 
 ITEMS = 6000
 RECORDS = 10_000
@@ -36,26 +35,26 @@ def _writer_rate(p: config.Pipeline, port: int, batch: int) -> float:
 
 
 def run() -> dict:
-    port = free_port()
-    moto = subprocess.Popen(aws.moto_argv(port), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     sim = simulator.make_server(simulator.Settings(count=ITEMS), port=0)
     threading.Thread(target=sim.serve_forever, daemon=True).start()
-    try:
-        services.wait_healthy(aws.health_url(port), pid=moto.pid, name="moto")
-        base = unique_pipeline(config.load(), "bench")
-        aws.use(base.region, port)
-        provision.provision(base, port)
-        p = with_source(base, "simulator", url=f"http://127.0.0.1:{sim.server_address[1]}", page_size=2000)
-        t0 = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):  # the EMF lines
-            result = producer.run(p, ["simulator"])
-        poll_rate = result["source_items"] / (time.perf_counter() - t0)
-        rates = {batch: _writer_rate(base, port, batch) for batch in (500, 50)}
-        return {"producer_events_per_s": round(poll_rate),
-                "kinesis_writer_records_per_s_batch500": round(rates[500]),
-                "kinesis_writer_records_per_s_batch50": round(rates[50]),
-                "kinesis_writer_batch500_vs_batch50": round(rates[500] / rates[50], 2)}
-    finally:
-        sim.shutdown()
-        moto.terminate()
-        moto.wait(timeout=10)
+    with aws.private_server() as port:
+        try:
+            return _measure(port, sim)
+        finally:
+            sim.shutdown()
+
+
+def _measure(port: int, sim) -> dict:
+    base = unique_pipeline(config.load(), "bench")
+    aws.use(base.region, port)
+    provision.provision(base, port)
+    p = with_source(base, "simulator", url=f"http://127.0.0.1:{sim.server_address[1]}", page_size=2000)
+    t0 = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):  # the EMF lines
+        result = producer.run(p, ["simulator"])
+    poll_rate = result["source_items"] / (time.perf_counter() - t0)
+    rates = {batch: _writer_rate(base, port, batch) for batch in (500, 50)}
+    return {"producer_events_per_s": round(poll_rate),
+            "kinesis_writer_records_per_s_batch500": round(rates[500]),
+            "kinesis_writer_records_per_s_batch50": round(rates[50]),
+            "kinesis_writer_batch500_vs_batch50": round(rates[500] / rates[50], 2)}

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import itertools
 import os
-import subprocess
 
 import pytest
 
 from vigia import config
-from vigia.local import aws, provision, services
+from vigia.local import aws, provision
 from vigia.local.variants import free_port, unique_pipeline, with_settings, with_source  # noqa: F401 (re-exported)
 
 _counter = itertools.count()
@@ -22,16 +21,8 @@ _counter = itertools.count()
 @pytest.fixture(scope="session")
 def moto_port(tmp_path_factory) -> int:
     """A moto server process on a free port, for the whole test session."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(aws.moto_argv(port), stdout=out, stderr=subprocess.STDOUT)
-    try:
-        services.wait_healthy(aws.health_url(port), timeout_s=60, pid=proc.pid, name="moto")
+    with aws.private_server(tmp_path_factory.mktemp("moto") / "moto.log") as port:
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture

@@ -6,8 +6,10 @@ unchanged: locally only the environment differs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -66,3 +68,19 @@ def start(p: int | None = None) -> tuple[int, bool]:
     """Start the moto server unless ours already runs; (pid, started_now)."""
     p = p or port()
     return services.start(SERVICE, moto_argv(p), health_url(p))
+
+
+@contextlib.contextmanager
+def private_server(log: Path | None = None):
+    """A moto server of our own on a free port (tests, benchmarks), ended on exit; yields the port."""
+    from vigia.local.variants import free_port
+
+    port = free_port()
+    with open(log, "wb") if log else open(os.devnull, "wb") as out:
+        proc = subprocess.Popen(moto_argv(port), stdout=out, stderr=subprocess.STDOUT)
+        try:
+            services.wait_healthy(health_url(port), timeout_s=60, pid=proc.pid, name="moto")
+            yield port
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
