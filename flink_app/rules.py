@@ -1,8 +1,8 @@
 """Alert rules: validation with messages that name the rule, and compilation to Flink SQL.
 
-Every rule of the pipeline definition becomes one window-TVF SELECT over the `events` view; the
-SELECTs are joined with UNION ALL into one query, so all rules run in one job and the hot path stays
-in the JVM. Pure Python (no pyflink import): the reference evaluator and the tests use it too.
+Rules that read the same windows (same window spec, source and entity filters) compile into ONE
+window-TVF aggregation over the `events` view; the aggregations are joined with UNION ALL into one
+query, so all rules run in one job and the hot path stays in the JVM. Pure Python (no pyflink import): the reference evaluator and the tests use it too.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ SQL_AGGREGATES = {"count": "COUNT(*)", "sum": "SUM(`value`)", "avg": "AVG(`value
                   "min": "MIN(`value`)", "max": "MAX(`value`)"}
 SQL_COMPARISONS = {">": ">", ">=": ">=", "<": "<", "<=": "<=", "==": "=", "!=": "<>"}
 
-# Columns of every row the compiled query emits, in order (the alert stream's schema).
-ALERT_COLUMNS = ("rule", "entity_id", "metric", "window_start", "window_end", "observed", "event_count")
+# Column of the shared aggregation that holds each rule aggregate.
+AGG_COLUMNS = {"count": "n", "sum": "total", "avg": "mean", "min": "low", "max": "high"}
 
 
 class RuleError(ValueError):
@@ -78,29 +78,51 @@ def window_tvf(r: Rule, table: str = "events", time_col: str = "rowtime") -> str
             f"INTERVAL '{r.window.size_s}' SECOND)")
 
 
-def rule_sql(r: Rule, table: str = "events") -> str:
-    """One rule as a window-TVF aggregation; emits a row per (entity, window) that breaks it."""
-    agg = SQL_AGGREGATES[r.aggregate]
-    where = [f"metric = {_literal(r.metric)}"]
-    if r.source is not None:
-        where.append(f"source = {_literal(r.source)}")
-    if r.entity_id is not None:
-        where.append(f"entity_id = {_literal(r.entity_id)}")
-    return (f"SELECT {_literal(r.name)} AS rule, entity_id, metric, window_start, window_end, "
-            f"CAST({agg} AS DOUBLE) AS observed, COUNT(*) AS event_count\n"
-            f"FROM TABLE({window_tvf(r, table)})\n"
-            f"WHERE {' AND '.join(where)}\n"
-            f"GROUP BY entity_id, metric, window_start, window_end\n"
-            f"HAVING {agg} {SQL_COMPARISONS[r.comparison]} {r.threshold!r}")
+def _shared_window(r: Rule) -> tuple:
+    """Rules with equal keys read the same rows into the same windows: one aggregation serves them."""
+    return r.window.type, r.window.size_s, r.window.slide_s, r.source, r.entity_id
+
+
+def group_sql(members: list[Rule], table: str = "events") -> str:
+    """One window-TVF aggregation for rules that share window and filters, computing every aggregate
+    they need per (entity, metric, window); then one row per rule the window breaks (most break none).
+
+    Each rule's entry of the UNNEST array is NULL unless the row is of its metric and past its
+    threshold. Written as one WHERE per rule instead, the planner would push each metric filter
+    below the aggregation and split it back into one aggregation per rule."""
+    first = members[0]
+    metrics = sorted({r.metric for r in members})
+    where = [f"metric IN ({', '.join(map(_literal, metrics))})"]
+    if first.source is not None:
+        where.append(f"source = {_literal(first.source)}")
+    if first.entity_id is not None:
+        where.append(f"entity_id = {_literal(first.entity_id)}")
+    aggregates = ["COUNT(*) AS n"] + [f"CAST({SQL_AGGREGATES[a]} AS DOUBLE) AS {AGG_COLUMNS[a]}"
+                                      for a in sorted({r.aggregate for r in members} - {"count"})]
+    entries = ",\n  ".join(
+        f"ROW({_literal(r.name)}, CASE WHEN metric = {_literal(r.metric)} AND {AGG_COLUMNS[r.aggregate]} "
+        f"{SQL_COMPARISONS[r.comparison]} {r.threshold!r} THEN CAST({AGG_COLUMNS[r.aggregate]} AS DOUBLE) END)"
+        for r in members)
+    return (f"SELECT b.rule, a.entity_id, a.metric, a.window_start, a.window_end, b.observed, a.n AS event_count\n"
+            f"FROM (SELECT entity_id, metric, window_start, window_end, {', '.join(aggregates)}\n"
+            f"      FROM TABLE({window_tvf(first, table)})\n"
+            f"      WHERE {' AND '.join(where)}\n"
+            f"      GROUP BY entity_id, metric, window_start, window_end) AS a\n"
+            f"CROSS JOIN UNNEST(ARRAY[\n  {entries}]) AS b(rule, observed)\n"
+            f"WHERE b.observed IS NOT NULL")
 
 
 def compile_rules(rules: list[Rule], table: str = "events") -> str:
-    """All rules as one UNION ALL query (one job, one alert stream)."""
+    """All rules as one query (one job, one alert stream): one aggregation per shared window."""
     if not rules:
         raise RuleError("no rules defined: the job would have nothing to evaluate")
     check(rules)
-    return "\nUNION ALL\n".join(rule_sql(r, table) for r in rules)
+    groups: dict[tuple, list[Rule]] = {}
+    for r in rules:
+        groups.setdefault(_shared_window(r), []).append(r)
+    return "\nUNION ALL\n".join(group_sql(members, table) for members in groups.values())
 
 
 def max_window_s(rules: list[Rule]) -> int:
     return max(r.window.size_s for r in rules)
+

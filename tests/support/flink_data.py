@@ -20,6 +20,9 @@ BOUND_S = 5
 RULES = [Rule.model_validate(r) for r in [
     {"name": "hot_max", "metric": "temperature", "window": {"type": "tumble", "size_s": 60},
      "aggregate": "max", "comparison": ">", "threshold": 90, "severity": "critical", "cooldown_s": 120},
+    # Same metric and window as hot_max: one aggregated row breaks both rules (one alert each).
+    {"name": "hot_warn", "metric": "temperature", "window": {"type": "tumble", "size_s": 60},
+     "aggregate": "max", "comparison": ">", "threshold": 80, "severity": "warning"},
     {"name": "low_min", "metric": "pressure", "window": {"type": "tumble", "size_s": 60},
      "aggregate": "min", "comparison": "<", "threshold": 950, "severity": "critical"},
     {"name": "shaky_avg", "metric": "vibration", "window": {"type": "hop", "size_s": 60, "slide_s": 30},

@@ -44,14 +44,18 @@ def test_semantic_checks_name_the_rule():
         rules.check([rule(), rule()])
 
 
-def test_every_rule_compiles_to_one_window_tvf_statement():
+def test_rules_sharing_window_and_filters_share_one_window_tvf_aggregation():
     sql = rules.compile_rules(fd.RULES)
-    assert sql.count("UNION ALL") == len(fd.RULES) - 1
-    assert sql.count("FROM TABLE(TUMBLE(") + sql.count("FROM TABLE(HOP(") == len(fd.RULES)
+    # hot_max, hot_warn and low_min read the same windows; the others differ in window or filter.
+    assert sql.count("FROM TABLE(TUMBLE(") + sql.count("FROM TABLE(HOP(") == len(fd.RULES) - 2
+    assert sql.count("UNION ALL") == len(fd.RULES) - 3
+    assert "WHERE metric IN ('pressure', 'temperature')" in sql
+    assert sql.count("MAX(`value`)") == 2  # the shared aggregation and other_source's: once per aggregation
     assert "HOP(TABLE events, DESCRIPTOR(rowtime), INTERVAL '30' SECOND, INTERVAL '60' SECOND)" in sql
     assert "entity_id = 'h-1'" in sql and "source = 'other'" in sql
-    assert "HAVING AVG(`value`) > 40.0" in sql and "HAVING COUNT(*) >= 20.0" in sql
-    assert "metric = 'it''s'" in rules.rule_sql(rule(metric="it's"))  # quoted, never injected
+    assert "metric = 'vibration' AND mean > 40.0" in sql and "metric = 'humidity' AND n >= 20.0" in sql
+    assert "ROW('hot_max', " in sql and "ROW('hot_warn', " in sql
+    assert "'it''s'" in rules.compile_rules([rule(metric="it's")])  # quoted, never injected
 
 
 def test_the_repo_rules_are_valid():
