@@ -29,17 +29,11 @@ from vigia.config import Pipeline
 from vigia.contract import columns
 
 FLINK_TYPES = {"string": "STRING", "double": "DOUBLE", "int": "INT", "map<string,string>": "MAP<STRING, STRING>"}
-REQUIRED = ("event_id", "entity_id", "metric", "value", "event_time")
-INVALID = " OR ".join(f"`{c}` IS NULL" for c in REQUIRED)
-# The envelope fields the job reads: what the rules use, and what a stored late or invalid event
-# keeps. Parsing and carrying the others (unit, ingest_time, attributes, ...) through every event
-# only to store them with the rare dropped one cost a third of the throughput (docs/benchmarks.md);
-# every event's whole envelope is in raw and gold under the same event_id.
-JOB_FIELDS = REQUIRED + ("source",)
+INVALID = " OR ".join(f"`{c}` IS NULL" for c in rules_mod.EVENT_FIELDS)
 
 
 def job_columns() -> tuple:
-    return tuple(c for c in columns() if c.name in JOB_FIELDS)
+    return tuple(c for c in columns() if c.name in rules_mod.EVENT_FIELDS)
 
 
 def source_ddl(s: JobSettings, bound_s: int) -> str:

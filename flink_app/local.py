@@ -43,6 +43,15 @@ def dlq_url(p: Pipeline) -> str:
     return boto3.client("sqs", region_name=p.region).get_queue_url(QueueName=p.alerts.dead_letter_queue)["QueueUrl"]
 
 
+def child_env() -> dict[str, str]:
+    """The environment for a child process that starts its own PyFlink JVM: without the PYFLINK_*
+    variables a process that already ran PyFlink carries (they stop the child's gateway from
+    starting), and with CBOR off in the JVM (moto answers CBOR requests with 500)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYFLINK_")}
+    env["JAVA_TOOL_OPTIONS"] = (env.get("JAVA_TOOL_OPTIONS", "") + " -Daws.cborEnabled=false").strip()
+    return env
+
+
 def start(p: Pipeline, state_dir: Path, *, name: str = SERVICE, port: int | None = None,
           init_position: str = "TRIM_HORIZON", checkpoint_dir: str = "", restore_from: str = "") -> int:
     """Write the pipeline and properties files under `state_dir` and start the job; returns its pid."""
@@ -53,12 +62,8 @@ def start(p: Pipeline, state_dir: Path, *, name: str = SERVICE, port: int | None
                                     pipeline_path=str(pipeline_file), checkpoint_dir=checkpoint_dir,
                                     restore_from=restore_from)
     props = properties.write(settings, state_dir / "application_properties.json")
-    # A process that already ran PyFlink carries PYFLINK_* variables that would stop the child's
-    # own gateway from starting.
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("PYFLINK_")}
-    env = {**inherited, **aws.env(p.region, port), properties.ENV: str(props),
-           "VIGIA_FLINK_JARS": str(ensure_connector_jar()),
-           "JAVA_TOOL_OPTIONS": (os.environ.get("JAVA_TOOL_OPTIONS", "") + " -Daws.cborEnabled=false").strip()}
+    env = {**child_env(), **aws.env(p.region, port), properties.ENV: str(props),
+           "VIGIA_FLINK_JARS": str(ensure_connector_jar())}
     services.stop(name)
     for d in ("pids", "logs"):
         (services.STATE_DIR / d).mkdir(parents=True, exist_ok=True)

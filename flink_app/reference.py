@@ -26,12 +26,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
 from flink_app.alerts import Alert, Cooldown
+from flink_app.rules import EVENT_FIELDS
 from vigia.config import Rule
 from vigia.contract import parse_time
 
 COMPARE = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b,
            "<=": lambda a, b: a <= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
-REQUIRED = ("event_id", "entity_id", "metric", "value", "event_time")
 
 
 @dataclass
@@ -85,7 +85,7 @@ def event_ms(e: dict) -> int | None:
 
 
 def _valid(e: dict) -> bool:
-    return (isinstance(e, dict) and all(e.get(k) is not None for k in REQUIRED)
+    return (isinstance(e, dict) and all(e.get(k) is not None for k in EVENT_FIELDS)
             and isinstance(e["value"], (int, float)) and not isinstance(e["value"], bool))
 
 

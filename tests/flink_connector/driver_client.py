@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import queue
 import subprocess
 import sys
@@ -11,18 +10,17 @@ import threading
 import time
 from pathlib import Path
 
+from flink_app.local import child_env
+
 DRIVER = Path(__file__).with_name("flink_driver.py")
 
 
 class FlinkDriver:
     def __init__(self, jar: Path, log_path: Path):
-        env = dict(os.environ)
-        # The AWS SDK must not use CBOR against moto (moto answers 500); it reads this JVM system
-        # property, which has to be set before the gateway JVM starts: hence the subprocess.
-        env["JAVA_TOOL_OPTIONS"] = (env.get("JAVA_TOOL_OPTIONS", "") + " -Daws.cborEnabled=false").strip()
+        # CBOR off is a JVM system property, set before the gateway JVM starts: hence the subprocess.
         self._log = open(log_path, "w")
         self.proc = subprocess.Popen([sys.executable, str(DRIVER), str(jar)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self._log, text=True, env=env)
+                                     stdout=subprocess.PIPE, stderr=self._log, text=True, env=child_env())
         self._answers: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self._next(timeout_s=120)  # {"ready": true} once pyflink is imported

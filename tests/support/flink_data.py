@@ -83,13 +83,16 @@ def timeline(minutes: int = 6, seed: int = 7) -> tuple[list[dict], dict[str, set
     late_spike = envelope(len(events), "t-1", "temperature", 99.0, T0 + timedelta(seconds=30))
     events.insert(len(events) // 2, late_spike)
     marks["late"].add(late_spike["event_id"])
-    # Invalid rows: a value that is not a number, a missing event_time.
+    # Invalid rows: a value that is not a number, a missing event_time, a missing source.
     bad1 = envelope(90_001, "t-0", "temperature", "n/a", T0 + timedelta(seconds=100))
     bad2 = envelope(90_002, "t-0", "temperature", 20.0, T0 + timedelta(seconds=100))
     del bad2["event_time"]
+    bad3 = envelope(90_003, "t-0", "temperature", 99.0, T0 + timedelta(seconds=100))
+    del bad3["source"]
     events.insert(200, bad1)
     events.insert(400, bad2)
-    marks["invalid"] |= {bad1["event_id"], bad2["event_id"]}
+    events.insert(500, bad3)
+    marks["invalid"] |= {bad1["event_id"], bad2["event_id"], bad3["event_id"]}
     return events, marks
 
 

@@ -104,9 +104,7 @@ def test_reference_windows_assign_tumble_and_hop():
 
 def test_reference_lateness_is_per_partition():
     def ev(i, sec, part):
-        return {"event_id": f"e{i}", "entity_id": part, "metric": "temperature", "value": 1.0,
-                "event_time": fd.envelope(i, part, "temperature", 1.0,
-                                          fd.T0 + timedelta(seconds=sec))["event_time"]}
+        return {**fd.envelope(i, part, "temperature", 1.0, fd.T0 + timedelta(seconds=sec)), "event_id": f"e{i}"}
     events = [ev(0, 100, "a"), ev(1, 10, "b"), ev(2, 10, "a"), ev(3, 96, "a"), ev(4, 94, "a")]
     res = reference.evaluate(events, [rule()], 5, partition_of=lambda e: e["entity_id"])
     assert [e["event_id"] for e in res.late] == ["e2", "e4"]   # b is another partition; 96 > 100 - 5
