@@ -42,7 +42,7 @@ def source_ddl(s: JobSettings, bound_s: int) -> str:
     for c in job_columns():
         typ = "TIMESTAMP_LTZ(3)" if c.type == "timestamp" else FLINK_TYPES[c.type]
         cols.append(f"  `{c.name}` {typ}")
-    # An invalid row (a field the rules need is missing or unparseable) gets epoch 0: it is routed
+    # An invalid row (a field the job reads is missing or unparseable) gets epoch 0: it is routed
     # out as invalid and can never move the watermark (a NULL rowtime would fail the job).
     cols.append(f"  rowtime AS CASE WHEN {INVALID} THEN TO_TIMESTAMP_LTZ(0, 3) ELSE `event_time` END")
     cols.append(f"  WATERMARK FOR rowtime AS rowtime - INTERVAL '{bound_s}' SECOND")

@@ -2,7 +2,8 @@
 
 Rules that read the same windows (same window spec, source and entity filters) compile into ONE
 window-TVF aggregation over the `events` view; the aggregations are joined with UNION ALL into one
-query, so all rules run in one job and the hot path stays in the JVM. Pure Python (no pyflink import): the reference evaluator and the tests use it too.
+query, so all rules run in one job and the hot path stays in the JVM. Pure Python (no pyflink
+import): the reference evaluator and the tests use it too.
 """
 
 from __future__ import annotations
@@ -131,4 +132,3 @@ def compile_rules(rules: list[Rule], table: str = "events") -> str:
 
 def max_window_s(rules: list[Rule]) -> int:
     return max(r.window.size_s for r in rules)
-
