@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -23,12 +22,12 @@ from glue import raw_to_gold, spark_local
 from producer.adapters.base import event_id
 from vigia import config
 from vigia.contract import format_time
-from vigia.local import aws, provision, services
+from vigia.local import aws, provision
 from vigia.local.athena import LocalAthena
 from vigia.local.crawler import LocalCrawler
 from vigia.local.firehose import LocalDelivery
 from vigia.local.s3_meter import S3Meter
-from vigia.local.variants import free_port, unique_pipeline
+from vigia.local.variants import unique_pipeline
 
 DAYS, ENTITIES, EVERY_MIN = 30, 4, 2
 METRICS = [("temperature", "celsius", 18, 30), ("humidity", "percent", 30, 70),
@@ -101,63 +100,61 @@ def scanned(athena: LocalAthena, meter: S3Meter, sql: str, params: list[str]):
 
 
 def run() -> dict:
-    port = free_port()
-    moto = subprocess.Popen(aws.moto_argv(port), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    try:
-        services.wait_healthy(aws.health_url(port), pid=moto.pid, name="moto")
-        p = unique_pipeline(config.load(), "bench")
-        aws.use(p.region, port)
-        provision.provision(p, port)
-        end = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
-        payloads = events(end)
-        t0 = time.perf_counter()
-        put_all(p, port, payloads)
-        put_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        delivery = LocalDelivery(p, port).drain()
-        delivery_s = time.perf_counter() - t0
-        log(f"{len(payloads)} events put in {put_s:.0f}s, delivered in {delivery_s:.0f}s")
+    with aws.private_server() as port:
+        return _measure(port)
 
-        spark = spark_local.session(aws.endpoint(port), p.region, app="vigia-bench")
-        spark.range(1).count()  # JVM and executor warm-up outside the measurement
-        t0 = time.perf_counter()
-        counts = raw_to_gold.run(spark, p)
-        etl_s = time.perf_counter() - t0
-        assert counts["gold_rows"] == len(payloads), counts
-        spark.stop()
-        log(f"ETL {counts} in {etl_s:.0f}s")
-        LocalCrawler(p, port).crawl_all()
-        log("crawled")
 
-        first_day = str((end - timedelta(days=7)).date())
-        with S3Meter(port) as meter:
-            athena = LocalAthena(p, port, s3_endpoint=meter.endpoint)
-            pairs = {
-                "hourly_rollup": ((QUERIES / "hourly_rollup.sql").read_text(), RAW_HOURLY, [first_day]),
-                "top_entities": ((QUERIES / "top_entities.sql").read_text(), RAW_TOP, [first_day]),
-                "freshness": ((QUERIES / "freshness.sql").read_text(), RAW_FRESHNESS, []),
-            }
-            out = {}
-            for name, (gold_sql, raw_sql, params) in pairs.items():
-                gold_bytes, gold = scanned(athena, meter, gold_sql, params)
-                raw_bytes, raw = scanned(athena, meter, raw_sql, params)
-                assert len(gold.rows) == len(raw.rows) > 0, name  # the same question, the same answer size
-                out[name] = (gold_bytes, raw_bytes)
-                log(f"{name}: gold {gold_bytes} bytes, raw {raw_bytes} bytes")
-        gold_total, raw_total = sum(g for g, _ in out.values()), sum(r for _, r in out.values())
-        result = {
-            "batch_events": len(payloads),
-            "kinesis_put_records_per_s": round(len(payloads) / put_s),
-            "firehose_local_records_per_s": round(delivery.records_read / delivery_s),
-            "firehose_local_objects": len(delivery.objects),
-            "etl_rows_per_s": round(counts["raw_records"] / etl_s),
-            "etl_wall_s": round(etl_s, 1),
-            "gold_bytes_scanned": gold_total,
-            "raw_bytes_scanned": raw_total,
-            "gold_vs_raw_bytes_scanned": round(gold_total / raw_total, 4),
+def _measure(port: int) -> dict:
+    p = unique_pipeline(config.load(), "bench")
+    aws.use(p.region, port)
+    provision.provision(p, port)
+    end = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    payloads = events(end)
+    t0 = time.perf_counter()
+    put_all(p, port, payloads)
+    put_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    delivery = LocalDelivery(p, port).drain()
+    delivery_s = time.perf_counter() - t0
+    log(f"{len(payloads)} events put in {put_s:.0f}s, delivered in {delivery_s:.0f}s")
+
+    spark = spark_local.session(aws.endpoint(port), p.region, app="vigia-bench")
+    spark.range(1).count()  # JVM and executor warm-up outside the measurement
+    t0 = time.perf_counter()
+    counts = raw_to_gold.run(spark, p)
+    etl_s = time.perf_counter() - t0
+    assert counts["gold_rows"] == len(payloads), counts
+    spark.stop()
+    log(f"ETL {counts} in {etl_s:.0f}s")
+    LocalCrawler(p, port).crawl_all()
+    log("crawled")
+
+    first_day = str((end - timedelta(days=7)).date())
+    with S3Meter(port) as meter:
+        athena = LocalAthena(p, port, s3_endpoint=meter.endpoint)
+        pairs = {
+            "hourly_rollup": ((QUERIES / "hourly_rollup.sql").read_text(), RAW_HOURLY, [first_day]),
+            "top_entities": ((QUERIES / "top_entities.sql").read_text(), RAW_TOP, [first_day]),
+            "freshness": ((QUERIES / "freshness.sql").read_text(), RAW_FRESHNESS, []),
         }
-        result.update({f"bytes_scanned_{k}_gold_raw": list(v) for k, v in out.items()})
-        return result
-    finally:
-        moto.terminate()
-        moto.wait(timeout=10)
+        out = {}
+        for name, (gold_sql, raw_sql, params) in pairs.items():
+            gold_bytes, gold = scanned(athena, meter, gold_sql, params)
+            raw_bytes, raw = scanned(athena, meter, raw_sql, params)
+            assert len(gold.rows) == len(raw.rows) > 0, name  # the same question, the same answer size
+            out[name] = (gold_bytes, raw_bytes)
+            log(f"{name}: gold {gold_bytes} bytes, raw {raw_bytes} bytes")
+    gold_total, raw_total = sum(g for g, _ in out.values()), sum(r for _, r in out.values())
+    result = {
+        "batch_events": len(payloads),
+        "kinesis_put_records_per_s": round(len(payloads) / put_s),
+        "firehose_local_records_per_s": round(delivery.records_read / delivery_s),
+        "firehose_local_objects": len(delivery.objects),
+        "etl_rows_per_s": round(counts["raw_records"] / etl_s),
+        "etl_wall_s": round(etl_s, 1),
+        "gold_bytes_scanned": gold_total,
+        "raw_bytes_scanned": raw_total,
+        "gold_vs_raw_bytes_scanned": round(gold_total / raw_total, 4),
+    }
+    result.update({f"bytes_scanned_{k}_gold_raw": list(v) for k, v in out.items()})
+    return result

@@ -22,7 +22,6 @@ import io
 import json
 import os
 import random
-import subprocess
 import tempfile
 import threading
 import time
@@ -162,46 +161,42 @@ def latency() -> dict:
     from producer import handler as producer
     from vigia import simulator
     from vigia.local import aws, provision, services
-    from vigia.local.variants import free_port, with_source
+    from vigia.local.variants import with_source
 
-    port = free_port()
     state = Path(tempfile.mkdtemp(prefix="vigia-bench-"))
     services.STATE_DIR = state
-    moto = subprocess.Popen(aws.moto_argv(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # Live: items appear as the clock passes their tick. A short tick keeps the simulator's stagger of
     # sensors within a tick (event times up to one tick ahead of the clock) small.
     sim = simulator.make_server(simulator.Settings(live=True, start=datetime.now(timezone.utc), tick_s=TICK_S,
                                                    anomaly_rate=0.5, late_rate=0.0, invalid_rate=0.0), port=0)
     threading.Thread(target=sim.serve_forever, daemon=True).start()
     old_env = dict(os.environ)
-    try:
-        services.wait_healthy(aws.health_url(port), timeout_s=60, pid=moto.pid, name="moto")
-        os.environ.update(aws.env(config.load().region, port))
-        p = latency_pipeline(with_source(config.load(), "simulator", url=f"http://127.0.0.1:{sim.server_address[1]}"))
-        provision.provision(p, port)
-        local.start(p, state / "job", port=port, init_position="TRIM_HORIZON")
-        received: list[dict] = []
-        live_from = time.time()
-        end = time.monotonic() + LIVE_S
+    with aws.private_server() as port:
+        try:
+            os.environ.update(aws.env(config.load().region, port))
+            p = latency_pipeline(with_source(config.load(), "simulator", url=f"http://127.0.0.1:{sim.server_address[1]}"))
+            provision.provision(p, port)
+            local.start(p, state / "job", port=port, init_position="TRIM_HORIZON")
+            received: list[dict] = []
+            live_from = time.time()
+            end = time.monotonic() + LIVE_S
 
-        def subscriber() -> None:  # the inbox is read on its own thread: receive times stay exact
-            while time.monotonic() < end + 5:
-                received.extend(local.inbox_alerts(p, wait_s=1))
-        reader = threading.Thread(target=subscriber, daemon=True)
-        reader.start()
-        while time.monotonic() < end:  # the producer polls every half second, as a live feed would
-            t = time.monotonic()
-            with contextlib.redirect_stdout(io.StringIO()):  # the producer's EMF lines
-                producer.run(p, ["simulator"], local_only=True)
-            time.sleep(max(0.0, 0.5 - (time.monotonic() - t)))
-        reader.join()
-    finally:
-        local.stop()
-        sim.shutdown()
-        moto.terminate()
-        moto.wait(timeout=10)
-        os.environ.clear()
-        os.environ.update(old_env)
+            def subscriber() -> None:  # the inbox is read on its own thread: receive times stay exact
+                while time.monotonic() < end + 5:
+                    received.extend(local.inbox_alerts(p, wait_s=1))
+            reader = threading.Thread(target=subscriber, daemon=True)
+            reader.start()
+            while time.monotonic() < end:  # the producer polls every half second, as a live feed would
+                t = time.monotonic()
+                with contextlib.redirect_stdout(io.StringIO()):  # the producer's EMF lines
+                    producer.run(p, ["simulator"], local_only=True)
+                time.sleep(max(0.0, 0.5 - (time.monotonic() - t)))
+            reader.join()
+        finally:
+            local.stop()
+            sim.shutdown()
+            os.environ.clear()
+            os.environ.update(old_env)
     bound = p.flink.out_of_orderness_s
     ready = live_from + WARMUP_S  # windows closing before the job is surely up measure start-up, not latency
     closes = {a["alert_id"]: (a["_received_at"], datetime.fromisoformat(a["window_end"].replace("Z", "+00:00"))

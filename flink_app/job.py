@@ -28,7 +28,7 @@ from flink_app.properties import JobSettings
 from vigia.config import Pipeline
 from vigia.contract import columns
 
-FLINK_TYPES = {"string": "STRING", "double": "DOUBLE", "int": "INT", "map<string,string>": "MAP<STRING, STRING>"}
+FLINK_TYPES = {"string": "STRING", "double": "DOUBLE"}  # the types of rules.EVENT_FIELDS (and timestamp)
 INVALID = " OR ".join(f"`{c}` IS NULL" for c in rules_mod.EVENT_FIELDS)
 
 
