@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 import boto3
@@ -23,7 +23,7 @@ from producer.cursors import CursorStore
 from producer.http import session
 from producer.kinesis_writer import KinesisWriter, Record
 from producer.rejects import Reject, RejectWriter
-from vigia import config, contract
+from vigia import clock, config, contract
 
 logger = Logger(service="producer")
 tracer = Tracer(service="producer")
@@ -51,7 +51,7 @@ class SourceStats:
 
 class Producer:
     def __init__(self, p: config.Pipeline, *, kinesis=None, s3=None, http=None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 clock: Callable[[], datetime] = clock.now,
                  sleep: Callable[[float], None] | None = None):
         self.p = p
         self.clock = clock

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from vigia import simulator
 from vigia.config import Pipeline
+from vigia.contract import format_time
 from vigia.local import aws, provision, services
 
 STAGES = [
@@ -49,7 +50,8 @@ def start_simulator(p: Pipeline, settings: simulator.Settings) -> str:
     port = url.rsplit(":", 1)[1].strip("/")
     services.stop(SIMULATOR)  # a fresh timeline every demo run
     services.start(SIMULATOR, services.python_argv("vigia.simulator", "--port", port, "--seed", str(settings.seed),
-                                                  "--count", str(settings.count)), f"{url}/health")
+                                                  "--count", str(settings.count),
+                                                  "--start", format_time(settings.start)), f"{url}/health")
     return url
 
 
