@@ -1,0 +1,45 @@
+"""One small lake (tests/athena/lake.py) on the session's moto server, shared by the Athena tests."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from tests.athena.lake import Lake
+from vigia import config
+from vigia.local import aws, provision
+from vigia.local.athena import LocalAthena
+from vigia.local.variants import unique_pipeline
+
+
+@pytest.fixture(scope="module")
+def lake(moto_port, tmp_path_factory):
+    import os
+
+    for k, v in aws.env(config.load().region, moto_port).items():
+        os.environ.setdefault(k, v)
+    p = unique_pipeline(config.load(), f"ath{os.getpid()}{id(tmp_path_factory) % 10000}")
+    provision.provision(p, moto_port)
+    athena = LocalAthena(p, moto_port)
+    lk = Lake(athena.fs, athena.glue, p.glue.database, p.buckets.gold, tmp_path_factory.mktemp("lake"))
+    lk.write_events()
+    lk.write_hourly()
+    lk.write_raw()
+    lk.pipeline, lk.athena = p, athena
+    return lk
+
+
+@pytest.fixture(scope="module")
+def reference(lake):
+    """Plain DuckDB over the local copies of the registered files: the expected answers."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    root = lake.local
+    hive = "hive_partitioning = true, hive_types_autocast = false"
+    con.execute(f"CREATE VIEW events AS SELECT * REPLACE (event_time::TIMESTAMP AS event_time, "
+                f"ingest_time::TIMESTAMP AS ingest_time) FROM read_parquet('{root}/events/*/*/*.parquet', {hive})")
+    con.execute(f"CREATE VIEW hourly AS SELECT * REPLACE (hour::TIMESTAMP AS hour, "
+                f"last_event_time::TIMESTAMP AS last_event_time) "
+                f"FROM read_parquet('{root}/entity_metric_hourly/*/*.parquet', {hive})")
+    yield con
+    con.close()

@@ -1,0 +1,191 @@
+"""LocalAthena: one statement at a time, as Athena runs it.
+
+A SELECT (or WITH / UNION / VALUES) runs in DuckDB over the catalog's tables (tables.py) after the
+Trino -> DuckDB rewrite (translate.py); catalog statements (SHOW, DESCRIBE, MSCK REPAIR TABLE, DDL)
+are answered from the Glue Data Catalog (statements.py); CTAS, INSERT INTO and UNLOAD write Parquet
+to S3 and register what they wrote (writers.py).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+import duckdb
+import pyarrow as pa
+import pyarrow.fs as pafs
+import sqlglot
+from sqlglot import exp
+
+from vigia import clock
+from vigia.config import Pipeline
+from vigia.local import aws
+from vigia.local.athena import statements, tables, translate, writers
+from vigia.local.athena.errors import AthenaError, unsupported
+
+INFORMATION_SCHEMA = "information_schema"
+_QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)
+
+
+@dataclass(frozen=True)
+class Result:
+    columns: list[str]
+    rows: list[tuple]
+    run_time_s: float = 0.0
+    types: list[str] = field(default_factory=list)
+
+
+def _strip(sql: str) -> str:
+    sql = re.sub(r"--[^\n]*", "", sql).strip()  # a comment may hold a `;`
+    return sql[:-1].rstrip() if sql.endswith(";") else sql
+
+
+class LocalAthena:
+    def __init__(self, p: Pipeline, port: int | None = None, s3_endpoint: str | None = None,
+                 now: Callable[[], datetime] = clock.now):
+        self.p, self.now = p, now
+        self.glue = aws.client("glue", p.region, port)
+        self.s3 = aws.client("s3", p.region, port)
+        host = (s3_endpoint or aws.endpoint(port)).removeprefix("http://")
+        self.fs = pafs.S3FileSystem(endpoint_override=host, scheme="http", access_key="testing",
+                                    secret_key="testing", region=p.region,
+                                    connect_timeout=10, request_timeout=120)  # a busy laptop is slow
+        self.catalog = tables.Catalog(self.glue, p.glue.database)
+
+    def tables(self, database: str | None = None) -> list[str]:
+        return self.catalog.tables(database)
+
+    def query(self, sql: str, params: list[str] | tuple[str, ...] = ()) -> Result:
+        """Run one statement; `params` fill its `?` placeholders in order, like Athena's
+        ExecutionParameters (each a SQL literal; bare text is taken as a string)."""
+        started = time.perf_counter()
+        text = _strip(sql)
+        result = statements.run(self, text)
+        if result is None:
+            tree = translate.parse(text)
+            self._bind(tree, list(params))
+            result = self._statement(tree)
+        return Result(result.columns, result.rows, round(time.perf_counter() - started, 3), result.types)
+
+    def _statement(self, tree: exp.Expression) -> Result:
+        if isinstance(tree, _QUERIES) or (isinstance(tree, exp.Query) and not isinstance(tree, exp.DDL)):
+            return self.select(tree)
+        if isinstance(tree, exp.Create) and tree.kind == "TABLE" and tree.expression is not None:
+            return writers.create_table_as(self, tree)
+        if isinstance(tree, exp.Insert):
+            return writers.insert_into(self, tree)
+        handled = statements.ddl(self, tree)
+        if handled is None:
+            raise unsupported(f"the statement {tree.key.upper()}")
+        return handled
+
+    @staticmethod
+    def _bind(tree: exp.Expression, params: list[str]) -> None:
+        holes = list(tree.find_all(exp.Placeholder))
+        if len(holes) != len(params):
+            raise AthenaError(f"the query has {len(holes)} parameter(s) (?), {len(params)} given")
+        for hole, value in zip(holes, params, strict=True):
+            literal = (sqlglot.parse_one(value, read="athena") if re.fullmatch(r"'.*'|-?\d+(\.\d+)?", value)
+                       else exp.Literal.string(value))
+            hole.replace(literal)
+
+    def arrow(self, tree: exp.Expression) -> pa.Table:
+        """The rows of a query as an Arrow table (what the writers write)."""
+        with self._session(tree) as (con, sql, names):
+            try:
+                return con.sql(sql).to_arrow_table()
+            except duckdb.Error as err:
+                raise translate.duckdb_error(err, names) from None
+
+    def select(self, tree: exp.Expression) -> Result:
+        with self._session(tree) as (con, sql, names):
+            try:
+                cur = con.execute(sql)
+                rows = cur.fetchall()
+            except duckdb.Error as err:
+                raise translate.duckdb_error(err, names) from None
+            return Result([d[0] for d in cur.description], rows, types=[str(d[1]) for d in cur.description])
+
+    def _session(self, tree: exp.Expression):
+        return _Session(self, tree)
+
+
+def _name_columns(tree: exp.Expression) -> None:
+    """Athena names an unnamed result column `_col<i>` (DuckDB would use the expression's text)."""
+    first = tree
+    while isinstance(first, exp.SetOperation):
+        first = first.this
+    if isinstance(first, exp.Select):
+        for i, e in enumerate(first.expressions):
+            if not isinstance(e, (exp.Alias, exp.Column, exp.Star)):
+                e.replace(exp.alias_(e.copy(), f"_col{i}"))
+
+
+class _Session:
+    """A DuckDB connection holding the tables one query reads, and the query in DuckDB's SQL."""
+
+    def __init__(self, athena: LocalAthena, tree: exp.Expression):
+        self.athena, self.tree = athena, tree.copy()
+        self.views: dict[tuple[str, str], exp.Subquery] = {}
+
+    def __enter__(self):
+        a, tree = self.athena, self.tree
+        _name_columns(tree)
+        self.con = con = duckdb.connect()
+        names: dict[str, str] = {}
+        ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+        with_path = any(c.name == tables.PATH for c in tree.find_all(exp.Column))
+        map_columns: set[str] = set()
+        registered: dict[tuple[str, str], str] = {}
+        for _ in range(20):  # a view's query may name tables (and views) in turn
+            pending = [t for t in tree.find_all(exp.Table) if t.name and not t.name.startswith("__t")
+                       and not (not t.db and t.name.lower() in ctes) and not isinstance(t.parent, exp.Unnest)]
+            if not pending:
+                break
+            for table in pending:
+                key = ((table.db or a.catalog.default_db).lower(), table.name.lower())
+                view = None
+                if key not in registered:
+                    registered[key] = internal = f"__t{len(registered)}_{key[1]}"
+                    names[internal] = key[1]
+                    view = self._register(internal, key, with_path, map_columns)
+                    if view is not None:
+                        ctes.update(c.alias_or_name.lower() for c in view.find_all(exp.CTE))
+                        self.views[key] = view
+                view = self.views.get(key)
+                new = view.copy() if view is not None else exp.Table(this=exp.to_identifier(registered[key]))
+                new.set("alias", exp.TableAlias(this=exp.to_identifier(table.alias or key[1])))
+                table.replace(new)
+        t = translate.Translation(a.now(), map_columns)
+        tree = t.apply(tree)
+        con.execute(f"SET TimeZone = '{t.session_zone}'")
+        return con, translate.to_duckdb(tree), names
+
+    def _register(self, internal: str, key: tuple[str, str], with_path: bool, map_columns: set[str]):
+        a, con = self.athena, self.con
+        if key[0] == INFORMATION_SCHEMA:
+            con.register(internal, statements.information_schema(a, key[1]))
+            return None
+        t = a.catalog.table(*key)
+        if t.is_view:
+            return exp.Subquery(this=translate.parse(t.raw["ViewOriginalText"]))
+        schema = t.schema(with_path)
+        map_columns.update(f.name for f in schema if pa.types.is_map(f.type))
+        parts = a.catalog.partitions(t)
+        if t.is_parquet:
+            con.register(f"{internal}_files", tables.parquet_dataset(a.fs, t, parts, with_path))
+            stamps = [f.name for f in schema if pa.types.is_timestamp(f.type)]
+            replace = ", ".join(f"timezone('UTC', \"{n}\") AS \"{n}\"" for n in stamps)
+            con.execute(f'CREATE VIEW {internal} AS SELECT * {f"REPLACE ({replace})" if replace else ""} '
+                        f"FROM {internal}_files")
+        elif t.is_json:
+            con.register(internal, tables.json_table(a.fs, t, parts, with_path))
+        else:
+            raise unsupported(f"the SerDe {t.serde.get('SerializationLibrary')!r} of table {t.db}.{t.name}")
+        return None
+
+    def __exit__(self, *exc):
+        self.con.close()

@@ -1,0 +1,191 @@
+"""Athena (Trino) SQL -> DuckDB SQL, with Trino's semantics where the two engines differ.
+
+sqlglot does most of the dialect work (`athena` -> `duckdb`). On top of it (names as in Trino):
+- `timestamp` has no time zone in Athena and the session zone is UTC. Timestamp columns reach
+  DuckDB as TIMESTAMP (zone-less) holding UTC wall-clock time; `timestamp with time zone` values
+  (`AT TIME ZONE`, `with_timezone`, `from_unixtime`, `parse_datetime`, `current_timestamp`, ...)
+  are DuckDB TIMESTAMPTZ, an instant. `ts AT TIME ZONE z` is the same instant shown in `z`:
+  DuckDB's own `AT TIME ZONE` reads a zone-less value as wall-clock time *in* z, which is a
+  different instant, so it is rewritten. The zone a value is shown in (and whose hour, day ...
+  its field functions return) is the DuckDB session zone: the one zone the query names, else UTC.
+- `format_datetime` / `parse_datetime` take Joda patterns: converted to strftime.
+- `CROSS JOIN UNNEST(map) AS t(k, v)` and `UNNEST(a, b) AS t(x, y)` (several arrays, zipped):
+  a lateral subquery of `unnest`s, which DuckDB zips the same way.
+- `current_timestamp`, `now()`, `current_date`, `localtimestamp` come from the pipeline's clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timezone
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
+
+from vigia.local.athena.errors import AthenaError, unsupported
+
+# sqlglot logs what it cannot parse or translate ("Falling back to parsing as a 'Command'"):
+# the local Athena turns those cases into its own one-line errors, so nothing reaches stderr.
+logging.getLogger("sqlglot").setLevel(logging.CRITICAL)
+
+_JODA = [("yyyy", "%Y"), ("YYYY", "%Y"), ("yy", "%y"), ("MMMM", "%B"), ("MMM", "%b"), ("MM", "%m"),
+         ("M", "%-m"), ("dd", "%d"), ("d", "%-d"), ("HH", "%H"), ("H", "%-H"), ("hh", "%I"), ("h", "%-I"),
+         ("mm", "%M"), ("m", "%-M"), ("ss", "%S"), ("s", "%-S"), ("SSSSSS", "%f"), ("SSS", "%g"),
+         ("EEEE", "%A"), ("EEE", "%a"), ("E", "%a"), ("a", "%p"), ("ZZ", "%z"), ("Z", "%z"), ("z", "%Z"),
+         ("DDD", "%j"), ("D", "%-j")]
+
+
+def joda_to_strftime(pattern: str) -> str:
+    """A Joda-Time pattern (`yyyy-MM-dd HH:mm`) as a strftime format; quoted text is literal."""
+    out, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "'":
+            end = pattern.find("'", i + 1)
+            end = len(pattern) if end < 0 else end
+            out.append(pattern[i + 1:end].replace("%", "%%") or "'")
+            i = end + 1
+            continue
+        for token, fmt in _JODA:
+            if pattern.startswith(token, i):
+                out.append(fmt)
+                i += len(token)
+                break
+        else:
+            if ch.isalpha():
+                raise unsupported(f"the Joda pattern letter {ch!r} in {pattern!r}")
+            out.append("%%" if ch == "%" else ch)
+            i += 1
+    return "".join(out)
+
+
+def parse(sql: str) -> exp.Expression:
+    try:
+        tree = sqlglot.parse_one(sql, read="athena", error_level=ErrorLevel.RAISE)
+    except ParseError as err:
+        e = err.errors[0] if err.errors else {}
+        where = f" at line {e['line']}, column {e['col']} near {e['highlight']!r}" if e.get("line") else ""
+        raise AthenaError(f"syntax error{where}: {e.get('description', err)}") from None
+    if tree is None:
+        raise AthenaError("syntax error: empty query")
+    if isinstance(tree, exp.Command):
+        raise unsupported(f"the statement {tree.name} {tree.expression.name.split(' ', 1)[0]}".strip())
+    return tree
+
+
+def _fn(name: str, *args: exp.Expression) -> exp.Anonymous:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+class Translation:
+    """One query's rewrite. `map_columns`: names of map-typed columns of the tables it reads."""
+
+    def __init__(self, now: datetime, map_columns: set[str]):
+        self.now, self.map_columns = now.astimezone(timezone.utc), map_columns
+        self.zones: set[str] = set()
+        self._tz: set[int] = set()  # ids of nodes that are `timestamp with time zone`
+
+    def _instant(self, node: exp.Expression) -> exp.Expression:
+        self._tz.add(id(node))
+        return node
+
+    def is_tz(self, node: exp.Expression) -> bool:
+        if id(node) in self._tz:
+            return True
+        if isinstance(node, exp.Cast):
+            return node.to.is_type(exp.DataType.Type.TIMESTAMPTZ)
+        return isinstance(node, (exp.UnixToTime, exp.FromISO8601Timestamp))
+
+    def _zone(self, zone: exp.Expression) -> None:
+        if isinstance(zone, exp.Literal) and zone.is_string:
+            self.zones.add(zone.name)
+
+    def _as_instant(self, value: exp.Expression) -> exp.Expression:
+        """A zone-less timestamp read in the session zone of Athena (UTC) -> the instant."""
+        return value if self.is_tz(value) else self._instant(_fn("timezone", exp.Literal.string("UTC"), value))
+
+    def rewrite(self, node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.AtTimeZone):
+            self._zone(node.args["zone"])
+            return self._instant(self._as_instant(node.this))
+        if isinstance(node, exp.Anonymous):
+            name, args = node.name.lower(), node.expressions
+            if name == "with_timezone" and len(args) == 2:
+                self._zone(args[1])
+                return self._instant(_fn("timezone", args[1], args[0]))
+            if name == "at_timezone" and len(args) == 2:
+                self._zone(args[1])
+                return self._instant(self._as_instant(args[0]))
+            if name == "format_datetime" and len(args) == 2 and isinstance(args[1], exp.Literal):
+                return _fn("strftime", args[0], exp.Literal.string(joda_to_strftime(args[1].name)))
+            if name == "to_iso8601" and len(args) == 1:
+                fmt = "%Y-%m-%dT%H:%M:%S.%g" + ("%z" if self.is_tz(args[0]) else "")
+                return _fn("strftime", args[0], exp.Literal.string(fmt))
+        if isinstance(node, exp.ParseDatetime) and isinstance(node.args.get("format"), exp.Literal):
+            fmt = exp.Literal.string(joda_to_strftime(node.args["format"].name))
+            return self._instant(_fn("timezone", exp.Literal.string("UTC"), _fn("strptime", node.this, fmt)))
+        if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.TIMESTAMPTZ) \
+                and not isinstance(node.this, exp.Literal):
+            return self._instant(self._as_instant(node.this))
+        if isinstance(node, exp.CurrentTimestamp) or (isinstance(node, exp.Anonymous) and node.name.lower() == "now"):
+            return self._instant(exp.cast(exp.Literal.string(self.now.isoformat()), exp.DataType.Type.TIMESTAMPTZ))
+        if isinstance(node, exp.CurrentDate):
+            return exp.cast(exp.Literal.string(self.now.date().isoformat()), exp.DataType.Type.DATE)
+        if isinstance(node, (exp.Localtimestamp,)):
+            return exp.cast(exp.Literal.string(self.now.replace(tzinfo=None).isoformat()), exp.DataType.Type.TIMESTAMP)
+        if isinstance(node, exp.Unnest):
+            return self._unnest(node)
+        return node
+
+    def _unnest(self, node: exp.Unnest) -> exp.Expression:
+        alias = node.args.get("alias")
+        names = [c.name for c in alias.columns] if alias else []
+        values = node.expressions
+        is_map = len(values) == 1 and len(names) == 2 and isinstance(values[0], exp.Column) \
+            and values[0].name.lower() in self.map_columns
+        if not (is_map or len(values) > 1) or not isinstance(node.parent, (exp.Join, exp.From)):
+            return node
+        if node.args.get("offset"):
+            raise unsupported("WITH ORDINALITY on an UNNEST of a map or of several arrays")
+        if is_map:
+            values = [_fn("map_keys", values[0]), _fn("map_values", values[0])]
+        if len(names) != len(values):
+            raise unsupported(f"UNNEST of {len(values)} value(s) into {len(names)} column(s)")
+        select = exp.select(*(exp.alias_(_fn("unnest", v), n, quoted=True) for v, n in zip(values, names)))
+        return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(alias.name or "u")))
+
+    def apply(self, tree: exp.Expression) -> exp.Expression:
+        for node in reversed(list(tree.walk(bfs=False))):  # children before their parents
+            new = self.rewrite(node)
+            if new is not node:
+                if node is tree:
+                    tree = new
+                else:
+                    node.replace(new)
+        return tree
+
+    @property
+    def session_zone(self) -> str:
+        return next(iter(self.zones)) if len(self.zones) == 1 else "UTC"
+
+
+def to_duckdb(tree: exp.Expression) -> str:
+    try:
+        return tree.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
+    except UnsupportedError as err:
+        raise unsupported(str(err).splitlines()[0].rstrip(".")) from None
+
+
+def duckdb_error(err: Exception, names: dict[str, str]) -> AthenaError:
+    """A DuckDB error as one line, named as the user wrote it."""
+    line = str(err).splitlines()[0]
+    for internal, shown in names.items():
+        line = line.replace(internal, shown)
+    m = re.search(r"(Scalar|Aggregate|Table) Function with name (\w+) does not exist", line)
+    if m:
+        return unsupported(f"the function {m.group(2)}")
+    if line.startswith("Not implemented Error"):
+        return unsupported(line.split(":", 1)[1].strip())
+    return AthenaError(line)
