@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+
 import duckdb
 import pytest
 
-from tests.athena.lake import Lake
+from tests.athena.lake import NOW, Lake
 from vigia import config
 from vigia.local import aws, provision
 from vigia.local.athena import LocalAthena
 from vigia.local.variants import unique_pipeline
+
+
+_lakes = itertools.count()
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +23,9 @@ def lake(moto_port, tmp_path_factory):
 
     for k, v in aws.env(config.load().region, moto_port).items():
         os.environ.setdefault(k, v)
-    p = unique_pipeline(config.load(), f"ath{os.getpid()}{id(tmp_path_factory) % 10000}")
+    p = unique_pipeline(config.load(), f"ath{os.getpid()}{next(_lakes)}")
     provision.provision(p, moto_port)
-    athena = LocalAthena(p, moto_port)
+    athena = LocalAthena(p, moto_port, now=lambda: NOW)
     lk = Lake(athena.fs, athena.glue, p.glue.database, p.buckets.gold, tmp_path_factory.mktemp("lake"))
     lk.write_events()
     lk.write_hourly()

@@ -31,6 +31,7 @@ RAW_COLUMNS = [("event_id", "string"), ("source", "string"), ("entity_id", "stri
                ("value", "double"), ("unit", "string"), ("event_time", "timestamp"),
                ("attributes", "map<string,string>")]
 UNREGISTERED_DAY = "2026-11-04"
+NOW = datetime(2026, 11, 5, 12, 30, tzinfo=timezone.utc)  # the local Athena's clock in these tests
 PARQUET = {"InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
            "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
            "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"}}

@@ -79,6 +79,18 @@ def _fn(name: str, *args: exp.Expression) -> exp.Anonymous:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
+def _finish(node: exp.Reduce) -> exp.Expression:
+    """reduce(a, s0, f, finish) -> finish applied to DuckDB's list_reduce(a, f, s0)."""
+    finish = node.args["finish"]
+    if len(finish.expressions) != 1:
+        raise unsupported("a reduce output function with several parameters")
+    param, reduced = finish.expressions[0].name, node.copy()
+    reduced.set("finish", None)
+    return finish.this.copy().transform(
+        lambda n: reduced.copy() if (isinstance(n, exp.Column) and not n.table or isinstance(n, exp.Identifier)
+                                     and not isinstance(n.parent, exp.Column)) and n.name == param else n)
+
+
 class Translation:
     """One query's rewrite. `map_columns`: names of map-typed columns of the tables it reads."""
 
@@ -135,8 +147,18 @@ class Translation:
             return exp.cast(exp.Literal.string(self.now.date().isoformat()), exp.DataType.Type.DATE)
         if isinstance(node, (exp.Localtimestamp,)):
             return exp.cast(exp.Literal.string(self.now.replace(tzinfo=None).isoformat()), exp.DataType.Type.TIMESTAMP)
+        if isinstance(node, exp.ArraySlice) and node.args.get("end") is not None:  # Trino: (start, length)
+            start, length = node.args["start"], node.args["end"]
+            return _fn("list_slice", node.this, start, exp.Sub(this=exp.Add(this=start.copy(), expression=length),
+                                                                expression=exp.Literal.number(1)))
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "map_agg" and len(node.expressions) == 2:
+            return _fn("map", _fn("list", node.expressions[0]), _fn("list", node.expressions[1]))
+        if isinstance(node, exp.ArraySize) and not node.expression:
+            return _fn("cardinality", node.this)  # DuckDB's array_length takes no map; cardinality takes both
         if isinstance(node, exp.Unnest):
             return self._unnest(node)
+        if isinstance(node, exp.Reduce) and isinstance(node.args.get("finish"), exp.Lambda):
+            return _finish(node)
         return node
 
     def _unnest(self, node: exp.Unnest) -> exp.Expression:
@@ -183,9 +205,9 @@ def duckdb_error(err: Exception, names: dict[str, str]) -> AthenaError:
     line = str(err).splitlines()[0]
     for internal, shown in names.items():
         line = line.replace(internal, shown)
-    m = re.search(r"(Scalar|Aggregate|Table) Function with name (\w+) does not exist", line)
+    m = re.search(r"Function with name \"?(\w+)\"? (?:does not exist|is not in the catalog)", line)
     if m:
-        return unsupported(f"the function {m.group(2)}")
+        return unsupported(f"the function {m.group(1)}")
     if line.startswith("Not implemented Error"):
         return unsupported(line.split(":", 1)[1].strip())
     return AthenaError(line)
