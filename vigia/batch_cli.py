@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from vigia import config
 
@@ -20,14 +19,11 @@ def _pipeline(ctx: click.Context) -> config.Pipeline:
         raise click.ClickException(str(err)) from None
 
 
-def result_table(result, title: str | None = None, max_rows: int = 50) -> Table:
-    """A query result as a rich table (at most `max_rows` rows, the count in the caption)."""
-    t = Table(title=title, caption=f"{len(result.rows)} row(s)")
-    for c in result.columns:
-        t.add_column(c)
-    for row in result.rows[:max_rows]:
-        t.add_row(*("NULL" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
-    return t
+def result_table(result, title: str | None = None, max_rows: int = 50, width: int = 80):
+    """A query result for the terminal: a table, or one block per row when wider than `width`."""
+    from vigia.local.athena import output
+
+    return output.table(result, title=title, max_rows=max_rows, width=width)
 
 
 @click.group()
@@ -93,19 +89,26 @@ def crawl(ctx: click.Context, names: tuple[str, ...]) -> None:
 @click.argument("sql", required=False)
 @click.option("--file", "file_", type=click.Path(exists=True, dir_okay=False), help="Read the SQL from a file.")
 @click.option("--param", "params", multiple=True, help="A value for each ? in the query, in order.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="table: for reading (vertical when too wide), with run time and data scanned; csv/json: for scripts.")
 @click.pass_context
-def query(ctx: click.Context, sql: str | None, file_: str | None, params: tuple[str, ...]) -> None:
-    """Run Athena SQL locally (Glue catalog + S3 -> DuckDB) and print the result as a table."""
-    from vigia.local.athena import AthenaError, LocalAthena
+def query(ctx: click.Context, sql: str | None, file_: str | None, params: tuple[str, ...], fmt: str) -> None:
+    """Run Athena SQL locally (Glue catalog + S3 -> DuckDB) and print the result."""
+    from vigia.local import aws
+    from vigia.local.athena import AthenaError, LocalAthena, output
+    from vigia.local.s3_meter import S3Meter
 
     if bool(sql) == bool(file_):
         raise click.UsageError("give either SQL or --file")
     text = Path(file_).read_text() if file_ else sql
-    try:
-        result = LocalAthena(_pipeline(ctx)).query(text, params)
-    except AthenaError as err:
-        raise click.ClickException(str(err)) from None
-    Console().print(result_table(result))
+    p = _pipeline(ctx)
+    with S3Meter(aws.port()) as meter:  # data scanned = object bytes read from S3, as Athena meters it
+        try:
+            result = LocalAthena(p, s3_endpoint=meter.endpoint).query(text, params)
+        except AthenaError as err:
+            raise click.ClickException(str(err)) from None
+        scanned = meter.reset()
+    output.print_result(result, fmt, scanned, Console(soft_wrap=False))
 
 
 def register(main: click.Group) -> None:
