@@ -106,8 +106,13 @@ SUPPORTED: dict[str, tuple[str, str]] = {
                      "SELECT epoch(TIMESTAMP '2026-11-01 10:00:00')"),
     "with_timezone_instant": ("SELECT to_unixtime(with_timezone(TIMESTAMP '2026-11-10 10:00:00', 'America/Los_Angeles'))",
                               "SELECT epoch(TIMESTAMP '2026-11-10 18:00:00')"),
-    "current_timestamp_clock": ("SELECT date_diff('hour', max(event_time), current_timestamp) FROM events",
-                                f"SELECT date_diff('hour', max(event_time), TIMESTAMP '{NOW:%Y-%m-%d %H:%M:%S}') FROM events"),
+    "current_timestamp_clock": ("SELECT date_diff('minute', max(event_time), current_timestamp) FROM events",
+                                f"SELECT floor(epoch(TIMESTAMP '{NOW:%Y-%m-%d %H:%M:%S}' - max(event_time)) / 60) "
+                                "FROM events"),
+    "date_diff_whole_units": ("SELECT date_diff('hour', TIMESTAMP '2026-11-01 10:59:00', TIMESTAMP '2026-11-01 12:58:00'), "
+                              "date_diff('day', DATE '2026-11-01', DATE '2026-11-03')", "SELECT 1, 2"),
+    "integer_division": ("SELECT 7 / 2, -7 / 2, 7.0 / 2, sum(readings) / count(*) FROM entity_metric_hourly",
+                         "SELECT 3, -3, 3.5, sum(readings) // count(*) FROM hourly"),
     "current_date_clock": ("SELECT count(*) FROM events WHERE date(event_time) >= current_date - INTERVAL '3' DAY",
                            f"SELECT count(*) FROM events WHERE CAST(event_time AS DATE) >= DATE '{NOW:%Y-%m-%d}' - 3"),
     # --- maps, arrays, UNNEST ---

@@ -147,3 +147,28 @@ def test_external_table_partition_and_view(lake):
     assert a.query("SELECT count(*) FROM hot").rows == [(hot,)]
     a.query("DROP VIEW hot")
     a.query("DROP TABLE ext_events")
+
+
+def test_raw_partition_filter_reads_only_matching_partitions(lake, moto_port):
+    """Athena prunes partitions on the partition columns, and bills only the objects it reads; so
+    does the JSON reader: the data scanned is exactly the size of the matching partitions' objects."""
+    from pyarrow import fs as pafs
+
+    from vigia.local.athena import LocalAthena
+    from vigia.local.s3_meter import S3Meter
+
+    lines = lake.raw_lines()
+    day = sorted({dt for _, dt, _ in lines})[1]
+    matching = [k for k in lines if k[1] == day and k[0] == "weather" and int(k[2]) >= 6]
+    infos = lake.athena.fs.get_file_info(pafs.FileSelector(f"{lake.bucket}/raw", recursive=True))
+    size = {i.path.split("/raw/")[1].rsplit("/", 1)[0]: i.size for i in infos if i.type == pafs.FileType.File}
+    with S3Meter(moto_port) as meter:
+        athena = LocalAthena(lake.pipeline, moto_port, s3_endpoint=meter.endpoint)
+        got = athena.query(f"SELECT count(*) FROM raw r WHERE r.dt = '{day}' AND src = 'weather' "
+                           "AND CAST(hour AS integer) >= 6 AND event_id IS NOT NULL")
+        scanned = meter.reset()
+        athena.query("SELECT count(*) FROM raw")
+        everything = meter.reset()
+    assert got.rows == [(sum(len(lines[k]) for k in matching),)]
+    assert scanned == sum(size[f"src={s}/dt={d}/hour={h}"] for s, d, h in matching)
+    assert everything == sum(size.values()) > scanned

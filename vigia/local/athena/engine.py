@@ -25,6 +25,7 @@ from vigia.config import Pipeline
 from vigia.local import aws
 from vigia.local.athena import statements, tables, translate, writers
 from vigia.local.athena.errors import AthenaError, unsupported
+from vigia.local.athena.types import arrow_type
 
 INFORMATION_SCHEMA = "information_schema"
 _QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)
@@ -124,6 +125,22 @@ def _name_columns(tree: exp.Expression) -> None:
                 e.replace(exp.alias_(e.copy(), f"_col{i}"))
 
 
+def _partition_filters(table: exp.Table) -> list[exp.Expression]:
+    """The AND-ed conditions of the WHERE around `table` that name only its columns (when the
+    table is in FROM or an inner JOIN, so that they filter its rows)."""
+    parent = table.parent
+    if not (isinstance(parent, exp.From) or (isinstance(parent, exp.Join) and not parent.side)):
+        return []
+    select = table.find_ancestor(exp.Select)
+    where = select.args.get("where") if select else None
+    if where is None:
+        return []
+    alias = (table.alias or table.name).lower()
+    conds = list(where.this.flatten()) if isinstance(where.this, exp.And) else [where.this]
+    return [c for c in conds if not c.find(exp.Select) and any(True for _ in c.find_all(exp.Column))
+            and all(not col.table or col.table.lower() == alias for col in c.find_all(exp.Column))]
+
+
 class _Session:
     """A DuckDB connection holding the tables one query reads, and the query in DuckDB's SQL."""
 
@@ -145,13 +162,14 @@ class _Session:
                        and not (not t.db and t.name.lower() in ctes) and not isinstance(t.parent, exp.Unnest)]
             if not pending:
                 break
-            for table in pending:
-                key = ((table.db or a.catalog.default_db).lower(), table.name.lower())
+            keys = [((t.db or a.catalog.default_db).lower(), t.name.lower()) for t in pending]
+            for table, key in zip(pending, keys):
                 view = None
                 if key not in registered:
                     registered[key] = internal = f"__t{len(registered)}_{key[1]}"
                     names[internal] = key[1]
-                    view = self._register(internal, key, with_path, map_columns)
+                    filters = _partition_filters(table) if keys.count(key) == 1 else []
+                    view = self._register(internal, key, with_path, map_columns, filters)
                     if view is not None:
                         ctes.update(c.alias_or_name.lower() for c in view.find_all(exp.CTE))
                         self.views[key] = view
@@ -164,7 +182,8 @@ class _Session:
         con.execute(f"SET TimeZone = '{t.session_zone}'")
         return con, translate.to_duckdb(tree), names
 
-    def _register(self, internal: str, key: tuple[str, str], with_path: bool, map_columns: set[str]):
+    def _register(self, internal: str, key: tuple[str, str], with_path: bool, map_columns: set[str],
+                  filters: list[exp.Expression]):
         a, con = self.athena, self.con
         if key[0] == INFORMATION_SCHEMA:
             con.register(internal, statements.information_schema(a, key[1]))
@@ -181,11 +200,35 @@ class _Session:
             replace = ", ".join(f"timezone('UTC', \"{n}\") AS \"{n}\"" for n in stamps)
             con.execute(f'CREATE VIEW {internal} AS SELECT * {f"REPLACE ({replace})" if replace else ""} '
                         f"FROM {internal}_files")
-        elif t.is_json:
-            con.register(internal, tables.json_table(a.fs, t, parts, with_path))
+        elif t.is_json:  # parsed here, so partitions are pruned here (pyarrow does it for Parquet)
+            con.register(internal, tables.json_table(a.fs, t, self._prune(t, parts, filters), with_path))
         else:
             raise unsupported(f"the SerDe {t.serde.get('SerializationLibrary')!r} of table {t.db}.{t.name}")
         return None
+
+    def _prune(self, t: tables.Table, parts: list[tuple[list[str], str]],
+               filters: list[exp.Expression]) -> list[tuple[list[str], str]]:
+        """The partitions whose values pass the query's conditions on partition columns alone."""
+        keys = {k["Name"].lower(): k["Type"] for k in t.keys}
+        usable = [f for f in filters if {c.name.lower() for c in f.find_all(exp.Column)} <= set(keys)]
+        if not usable or not parts:
+            return parts
+        values = {k: pa.array([v[i] for v, _ in parts]).cast(arrow_type(typ)) for i, (k, typ) in enumerate(keys.items())}
+        conds = []
+        for f in usable:
+            f = f.copy()
+            for c in f.find_all(exp.Column):
+                c.set("table", None)
+            conds.append(translate.to_duckdb(translate.Translation(self.athena.now(), set()).apply(f)))
+        con = duckdb.connect()
+        try:
+            con.register("partitions", pa.table({**values, "__i": list(range(len(parts)))}))
+            keep = {r[0] for r in con.execute(f"SELECT __i FROM partitions WHERE {' AND '.join(conds)}").fetchall()}
+        except duckdb.Error:  # a condition DuckDB cannot evaluate alone: read every partition
+            return parts
+        finally:
+            con.close()
+        return [p for i, p in enumerate(parts) if i in keep]
 
     def __exit__(self, *exc):
         self.con.close()

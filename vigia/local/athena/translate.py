@@ -12,6 +12,8 @@ sqlglot does most of the dialect work (`athena` -> `duckdb`). On top of it (name
 - `CROSS JOIN UNNEST(map) AS t(k, v)` and `UNNEST(a, b) AS t(x, y)` (several arrays, zipped):
   a lateral subquery of `unnest`s, which DuckDB zips the same way.
 - `current_timestamp`, `now()`, `current_date`, `localtimestamp` come from the pipeline's clock.
+- integer division truncates (`7 / 2` is 3); `date_diff` counts whole units; `slice` takes a length;
+  `reduce` applies its output function; `cardinality` takes maps; `map_agg` builds a map.
 """
 
 from __future__ import annotations
@@ -153,6 +155,13 @@ class Translation:
                                                                 expression=exp.Literal.number(1)))
         if isinstance(node, exp.Anonymous) and node.name.lower() == "map_agg" and len(node.expressions) == 2:
             return _fn("map", _fn("list", node.expressions[0]), _fn("list", node.expressions[1]))
+        if isinstance(node, exp.Div):  # Trino: integer / integer truncates; DuckDB's `//` does the same,
+            return exp.IntDiv(this=node.this, expression=node.expression)  # and divides others as `/`
+        if isinstance(node, exp.DateDiff) and isinstance(node.args.get("unit"), (exp.Var, exp.Literal)):
+            # Trino counts whole units elapsed (10:59 -> 11:01 is 0 hours); DuckDB's date_diff counts
+            # boundaries crossed (1), its date_sub whole units.
+            unit = exp.Literal.string(node.args["unit"].name.lower())
+            return _fn("date_sub", unit, node.expression, node.this)
         if isinstance(node, exp.ArraySize) and not node.expression:
             return _fn("cardinality", node.this)  # DuckDB's array_length takes no map; cardinality takes both
         if isinstance(node, exp.Unnest):
