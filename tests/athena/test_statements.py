@@ -20,7 +20,7 @@ STATEMENTS = ("SHOW DATABASES", "SHOW TABLES", "SHOW TABLES IN db LIKE", "SHOW P
               "DESCRIBE", "SHOW CREATE TABLE", "information_schema.columns", "information_schema.tables",
               "MSCK REPAIR TABLE", "CTAS partitioned", "CTAS WITH NO DATA", "INSERT INTO SELECT",
               "INSERT INTO VALUES", "UNLOAD", "DROP TABLE", "CREATE EXTERNAL TABLE", "ALTER TABLE ADD PARTITION",
-              "CREATE VIEW")
+              "ALTER TABLE DROP PARTITION", "CREATE VIEW", "partition pruning on JSON")
 
 
 def _days(lake, registered_only=True):
@@ -142,6 +142,10 @@ def test_external_table_partition_and_view(lake):
     a.query("ALTER TABLE ext_events ADD IF NOT EXISTS PARTITION (dt = '2026-11-02', source = 'weather')")
     n = sum(1 for e in lake.events if e["event_time"].strftime("%Y-%m-%d") == "2026-11-02" and e["source"] == "weather")
     assert a.query("SELECT count(*) FROM ext_events").rows == [(n,)]
+    a.query("ALTER TABLE ext_events DROP PARTITION (dt = '2026-11-02', source = 'weather')")
+    assert a.query("SHOW PARTITIONS ext_events").rows == [] and a.query("SELECT count(*) FROM ext_events").rows == [(0,)]
+    with pytest.raises(AthenaError, match="Partition not found"):
+        a.query("ALTER TABLE ext_events DROP PARTITION (dt = '2026-11-02')")
     a.query("CREATE OR REPLACE VIEW hot AS SELECT event_id, value FROM events WHERE value > 90")
     hot = sum(1 for e in lake.events if e["value"] > 90 and e["event_time"].strftime("%Y-%m-%d") != UNREGISTERED_DAY)
     assert a.query("SELECT count(*) FROM hot").rows == [(hot,)]

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Callable
 
 import duckdb
+from botocore.exceptions import ClientError
 import pyarrow as pa
 import pyarrow.fs as pafs
 import sqlglot
@@ -64,11 +65,17 @@ class LocalAthena:
         ExecutionParameters (each a SQL literal; bare text is taken as a string)."""
         started = time.perf_counter()
         text = _strip(sql)
-        result = statements.run(self, text)
-        if result is None:
-            tree = translate.parse(text)
-            self._bind(tree, list(params))
-            result = self._statement(tree)
+        try:
+            result = statements.run(self, text)
+            if result is None:
+                tree = translate.parse(text)
+                self._bind(tree, list(params))
+                result = self._statement(tree)
+        except ClientError as err:  # a catalog call Glue refused (a name it does not accept, ...)
+            e = err.response.get("Error", {})
+            raise AthenaError(f"{e.get('Code', 'Error')}: {e.get('Message', err)}") from None
+        except (pa.ArrowException, OSError) as err:  # reading or writing S3, or a value Arrow cannot cast
+            raise AthenaError(str(err).splitlines()[0]) from None
         return Result(result.columns, result.rows, round(time.perf_counter() - started, 3), result.types)
 
     def _statement(self, tree: exp.Expression) -> Result:
@@ -121,7 +128,11 @@ def _name_columns(tree: exp.Expression) -> None:
         first = first.this
     if isinstance(first, exp.Select):
         for i, e in enumerate(first.expressions):
-            if not isinstance(e, (exp.Alias, exp.Column, exp.Star)):
+            if isinstance(e, exp.Alias) and not e.args["alias"].quoted:  # names fold to lower case
+                e.set("alias", exp.to_identifier(e.alias.lower()))
+            elif isinstance(e, exp.Column) and not e.this.quoted and e.name != e.name.lower():
+                e.replace(exp.alias_(e.copy(), e.name.lower()))
+            elif not isinstance(e, (exp.Alias, exp.Column, exp.Star)):
                 e.replace(exp.alias_(e.copy(), f"_col{i}"))
 
 

@@ -4,8 +4,8 @@ SHOW DATABASES|SCHEMAS, SHOW TABLES [IN db] ['pattern'], SHOW PARTITIONS t, SHOW
 SHOW CREATE TABLE t, SHOW TBLPROPERTIES t, SHOW VIEWS, DESCRIBE t, information_schema.{schemata,
 tables, columns}, MSCK REPAIR TABLE t (registers the Hive-style `k=v/` folders found under the
 table's location), CREATE EXTERNAL TABLE, CREATE [OR REPLACE] VIEW, CREATE DATABASE,
-ALTER TABLE ADD|DROP PARTITION, DROP TABLE|VIEW|DATABASE. As in Athena, DROP TABLE removes the
-catalog entry only: the data stays in S3.
+ALTER TABLE ADD|DROP PARTITION, DROP TABLE|VIEW|DATABASE. As in Athena, DROP TABLE and DROP
+PARTITION remove catalog entries only: the data stays in S3.
 """
 
 from __future__ import annotations
@@ -312,6 +312,25 @@ def _drop(a: "LocalAthena", tree: exp.Drop) -> "Result":
     return _result([], [])
 
 
+def _drop_partitions(a: "LocalAthena", t: tables.Table, action: exp.DropPartition) -> None:
+    """ALTER TABLE DROP PARTITION (k = 'v', ...) [, PARTITION (...)]: every registered partition that
+    matches a spec leaves the catalog (a spec may name some keys only); the files stay."""
+    keys = [k["Name"].lower() for k in t.keys]
+    registered = [v for v, _ in a.catalog.partitions(t)]
+    doomed: list[list[str]] = []
+    for spec_node in action.expressions:
+        spec = {eq.this.name.lower(): eq.expression.name for eq in spec_node.expressions}
+        if not set(spec) <= set(keys):
+            raise AthenaError(f"the partition spec names {sorted(spec)}, the table's keys are {keys}")
+        match = [v for v in registered if all(v[keys.index(k)] == x for k, x in spec.items())]
+        if not match and not action.args.get("exists"):
+            raise AthenaError(f"Partition not found: {spec}")
+        doomed += [v for v in match if v not in doomed]
+    for i in range(0, len(doomed), 25):  # BatchDeletePartition takes at most 25
+        a.glue.batch_delete_partition(DatabaseName=t.db, TableName=t.name,
+                                      PartitionsToDelete=[{"Values": v} for v in doomed[i:i + 25]])
+
+
 def _alter(a: "LocalAthena", tree: exp.Alter) -> "Result":
     t = a.catalog.table(tree.this.db or None, tree.this.name)
     keys = [k["Name"].lower() for k in t.keys]
@@ -326,8 +345,8 @@ def _alter(a: "LocalAthena", tree: exp.Alter) -> "Result":
             if values in {tuple(v) for v, _ in a.catalog.partitions(t)} and not action.args.get("exists"):
                 raise AthenaError(f"Partition already exists: {dict(zip(keys, values))}")
             register_partitions(a, t, {values: location})
-        elif isinstance(action, exp.Drop) and (action.kind or "").upper() == "PARTITION":
-            raise unsupported("ALTER TABLE DROP PARTITION")
+        elif isinstance(action, exp.DropPartition):
+            _drop_partitions(a, t, action)
         else:
             raise unsupported(f"ALTER TABLE {action.sql('athena')[:40]}")
     return _result([], [])

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
+from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, UnsupportedError
 
 from vigia.local.athena.errors import AthenaError, unsupported
 
@@ -70,6 +70,8 @@ def parse(sql: str) -> exp.Expression:
         e = err.errors[0] if err.errors else {}
         where = f" at line {e['line']}, column {e['col']} near {e['highlight']!r}" if e.get("line") else ""
         raise AthenaError(f"syntax error{where}: {e.get('description', err)}") from None
+    except SqlglotError as err:  # the tokenizer's: an unterminated string or quoted name
+        raise AthenaError(f"syntax error: {str(err).splitlines()[0]}") from None
     if tree is None:
         raise AthenaError("syntax error: empty query")
     if isinstance(tree, exp.Command):
@@ -217,6 +219,8 @@ def duckdb_error(err: Exception, names: dict[str, str]) -> AthenaError:
     m = re.search(r"Function with name \"?(\w+)\"? (?:does not exist|is not in the catalog)", line)
     if m:
         return unsupported(f"the function {m.group(1)}")
+    if "Division by zero" in line:
+        return AthenaError("Division by zero")
     if line.startswith("Not implemented Error"):
         return unsupported(line.split(":", 1)[1].strip())
     return AthenaError(line)
