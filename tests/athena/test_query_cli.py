@@ -66,3 +66,12 @@ def test_data_scanned_format_matches_the_console():
     assert [output.data_scanned(n) for n in (0, 512, 2960, 5 * 1024 * 1024)] == ["0.00 KB", "0.50 KB", "2.89 KB",
                                                                                  "5.00 MB"]
 
+
+
+def test_unsupported_is_one_line_on_stderr_and_writes_nothing_else(lake, moto_port, tmp_path):
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(lake.pipeline.model_dump(mode="json")))
+    r = CliRunner().invoke(main, ["--pipeline", str(path), "query", "EXPLAIN SELECT count(*) FROM events"],
+                           env={"VIGIA_MOTO_PORT": str(moto_port)})
+    assert r.exit_code == 1 and r.stdout == ""
+    assert r.stderr.strip().splitlines() == ["Error: not supported by the local Athena: the statement EXPLAIN"]
