@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
 import duckdb
-from botocore.exceptions import ClientError
 import pyarrow as pa
 import pyarrow.fs as pafs
 import sqlglot
+from botocore.exceptions import ClientError
 from sqlglot import exp
 
 from vigia import clock
@@ -37,7 +37,6 @@ class Result:
     columns: list[str]
     rows: list[tuple]
     run_time_s: float = 0.0
-    types: list[str] = field(default_factory=list)
 
 
 def _strip(sql: str) -> str:
@@ -50,7 +49,6 @@ class LocalAthena:
                  now: Callable[[], datetime] = clock.now):
         self.p, self.now = p, now
         self.glue = aws.client("glue", p.region, port)
-        self.s3 = aws.client("s3", p.region, port)
         host = (s3_endpoint or aws.endpoint(port)).removeprefix("http://")
         self.fs = pafs.S3FileSystem(endpoint_override=host, scheme="http", access_key="testing",
                                     secret_key="testing", region=p.region,
@@ -76,7 +74,7 @@ class LocalAthena:
             raise AthenaError(f"{e.get('Code', 'Error')}: {e.get('Message', err)}") from None
         except (pa.ArrowException, OSError) as err:  # reading or writing S3, or a value Arrow cannot cast
             raise AthenaError(str(err).splitlines()[0]) from None
-        return Result(result.columns, result.rows, round(time.perf_counter() - started, 3), result.types)
+        return Result(result.columns, result.rows, round(time.perf_counter() - started, 3))
 
     def _statement(self, tree: exp.Expression) -> Result:
         if isinstance(tree, _QUERIES) or (isinstance(tree, exp.Query) and not isinstance(tree, exp.DDL)):
@@ -102,23 +100,21 @@ class LocalAthena:
 
     def arrow(self, tree: exp.Expression) -> pa.Table:
         """The rows of a query as an Arrow table (what the writers write)."""
-        with self._session(tree) as (con, sql, names):
-            try:
-                return con.sql(sql).to_arrow_table()
-            except duckdb.Error as err:
-                raise translate.duckdb_error(err, names) from None
+        return self._run(tree, lambda con, sql: con.sql(sql).to_arrow_table())
 
     def select(self, tree: exp.Expression) -> Result:
-        with self._session(tree) as (con, sql, names):
+        def fetch(con: duckdb.DuckDBPyConnection, sql: str) -> Result:
+            cur = con.execute(sql)
+            rows = cur.fetchall()
+            return Result([d[0] for d in cur.description], rows)
+        return self._run(tree, fetch)
+
+    def _run(self, tree: exp.Expression, fetch: Callable):
+        with _Session(self, tree) as (con, sql, names):
             try:
-                cur = con.execute(sql)
-                rows = cur.fetchall()
+                return fetch(con, sql)
             except duckdb.Error as err:
                 raise translate.duckdb_error(err, names) from None
-            return Result([d[0] for d in cur.description], rows, types=[str(d[1]) for d in cur.description])
-
-    def _session(self, tree: exp.Expression):
-        return _Session(self, tree)
 
 
 def _name_columns(tree: exp.Expression) -> None:

@@ -38,7 +38,7 @@ _UNSUPPORTED = re.compile(r"(EXPLAIN|PREPARE|EXECUTE|DEALLOCATE|VACUUM|OPTIMIZE|
 
 def _result(columns: list[str], rows: list[tuple]) -> "Result":
     from vigia.local.athena.engine import Result
-    return Result(columns, rows, types=["VARCHAR"] * len(columns))
+    return Result(columns, rows)
 
 
 def _split_name(a: "LocalAthena", name: str) -> tuple[str, str]:
@@ -147,10 +147,8 @@ def information_schema(a: "LocalAthena", view: str) -> pa.Table:
                  "comment", "extra_info"]
         cols = {n: [r[i] for r in rows] for i, n in enumerate(names)}
         return pa.table({"table_catalog": ["awsdatacatalog"] * len(rows), **cols,
-                         "column_default": pa.nulls(len(rows), pa.string())},
-                        schema=None).select(["table_catalog", "table_schema", "table_name", "column_name",
-                                             "ordinal_position", "column_default", "is_nullable", "data_type",
-                                             "comment", "extra_info"])
+                         "column_default": pa.nulls(len(rows), pa.string())}).select(
+            ["table_catalog", *names[:4], "column_default", *names[4:]])
     raise unsupported(f"information_schema.{view}")
 
 

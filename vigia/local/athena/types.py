@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from vigia.local.athena.errors import AthenaError
+from vigia.local.athena.errors import unsupported
 
 _SIMPLE = {"string": pa.string(), "varchar": pa.string(), "char": pa.string(), "double": pa.float64(),
            "float": pa.float32(), "real": pa.float32(), "int": pa.int32(), "integer": pa.int32(),
@@ -50,7 +50,7 @@ def arrow_type(t: str) -> pa.DataType:
     if b == "struct":
         return pa.struct([pa.field(n.strip(), arrow_type(ty)) for n, ty in
                           (f.split(":", 1) for f in split_top(_inner(t)))])
-    raise AthenaError(f"not supported by the local Athena: column type {t!r}")
+    raise unsupported(f"column type {t!r}")
 
 
 def trino_type(t: str) -> str:
@@ -68,31 +68,17 @@ def trino_type(t: str) -> str:
 
 
 def hive_type(t: pa.DataType) -> str:
-    """The catalog type of an Arrow type (what a CTAS registers)."""
-    if pa.types.is_integer(t):
-        return "bigint" if t.bit_width == 64 else {8: "tinyint", 16: "smallint"}.get(t.bit_width, "int")
-    if pa.types.is_float32(t):
-        return "float"
-    if pa.types.is_floating(t):
-        return "double"
+    """The catalog type of an Arrow type (what a CTAS registers): the crawler's mapping, plus the
+    types a query can produce that Parquet files from the pipeline never hold."""
+    from vigia.local.crawler import hive_type as crawled
+
     if pa.types.is_decimal(t):
         return f"decimal({t.precision},{t.scale})"
-    if pa.types.is_boolean(t):
-        return "boolean"
-    if pa.types.is_timestamp(t):
-        return "timestamp"
-    if pa.types.is_date(t):
-        return "date"
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return "string"
     if pa.types.is_binary(t):
         return "binary"
-    if pa.types.is_map(t):
-        return f"map<{hive_type(t.key_type)},{hive_type(t.item_type)}>"
-    if pa.types.is_struct(t):
-        return "struct<" + ",".join(f"{f.name}:{hive_type(f.type)}" for f in t) + ">"
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return f"array<{hive_type(t.value_type)}>"
     if pa.types.is_null(t):
         return "string"
-    raise AthenaError(f"not supported by the local Athena: a column of type {t} in a written table")
+    try:
+        return crawled(t)
+    except ValueError:
+        raise unsupported(f"a column of type {t} in a written table") from None
