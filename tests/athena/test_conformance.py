@@ -63,7 +63,7 @@ SUPPORTED: dict[str, tuple[str, str]] = {
     "coalesce_nullif": ("SELECT coalesce(element_at(attributes, 'floor'), 'none') AS floor, count(*) FROM events GROUP BY 1",
                         "SELECT coalesce(attributes['floor'], 'none'), count(*) FROM events GROUP BY 1"),
     "math": ("SELECT round(sqrt(abs(min(value))), 4), floor(max(value)), ceil(min(value)), round(power(2, 10)) FROM events",
-             "SELECT round(sqrt(abs(min(value))), 4), floor(max(value)), ceil(min(value)), 1024 FROM events"),
+             "SELECT round(sqrt(abs(min(value))), 4), floor(max(value)), ceil(min(value)), power(2, 10) FROM events"),
     "try_cast": ("SELECT try_cast('x' AS integer), CAST('42' AS bigint), CAST(1.5 AS varchar)",
                  "SELECT NULL::INTEGER, 42::BIGINT, '1.5'"),
     # --- time: Athena's timestamp has no zone, the session zone is UTC ---
@@ -105,14 +105,16 @@ SUPPORTED: dict[str, tuple[str, str]] = {
     "from_iso8601": ("SELECT to_unixtime(from_iso8601_timestamp('2026-11-01T10:00:00Z'))",
                      "SELECT epoch(TIMESTAMP '2026-11-01 10:00:00')"),
     "with_timezone_instant": ("SELECT to_unixtime(with_timezone(TIMESTAMP '2026-11-10 10:00:00', 'America/Los_Angeles'))",
-                              "SELECT epoch(TIMESTAMP '2026-11-10 18:00:00')"),
+                              "SELECT epoch(timezone('America/Los_Angeles', TIMESTAMP '2026-11-10 10:00:00'))"),
     "current_timestamp_clock": ("SELECT date_diff('minute', max(event_time), current_timestamp) FROM events",
                                 f"SELECT floor(epoch(TIMESTAMP '{NOW:%Y-%m-%d %H:%M:%S}' - max(event_time)) / 60) "
                                 "FROM events"),
     "date_diff_whole_units": ("SELECT date_diff('hour', TIMESTAMP '2026-11-01 10:59:00', TIMESTAMP '2026-11-01 12:58:00'), "
-                              "date_diff('day', DATE '2026-11-01', DATE '2026-11-03')", "SELECT 1, 2"),
+                              "date_diff('day', DATE '2026-11-01', DATE '2026-11-03')",
+                              "SELECT floor(epoch(TIMESTAMP '2026-11-01 12:58:00' - TIMESTAMP '2026-11-01 10:59:00') / 3600), "
+                              "DATE '2026-11-03' - DATE '2026-11-01'"),
     "integer_division": ("SELECT 7 / 2, -7 / 2, 7.0 / 2, sum(readings) / count(*) FROM entity_metric_hourly",
-                         "SELECT 3, -3, 3.5, sum(readings) // count(*) FROM hourly"),
+                         "SELECT trunc(7 / 2), trunc(-7 / 2), 7.0 / 2, trunc(sum(readings) / count(*)) FROM hourly"),
     "current_date_clock": ("SELECT count(*) FROM events WHERE date(event_time) >= current_date - INTERVAL '3' DAY",
                            f"SELECT count(*) FROM events WHERE CAST(event_time AS DATE) >= DATE '{NOW:%Y-%m-%d}' - 3"),
     # --- maps, arrays, UNNEST ---
@@ -130,15 +132,29 @@ SUPPORTED: dict[str, tuple[str, str]] = {
     "unnest_array": ("SELECT part, count(*) FROM events CROSS JOIN UNNEST(split(entity_id, '-')) AS t(part) GROUP BY part",
                      "SELECT part, count(*) FROM (SELECT unnest(string_split(entity_id, '-')) part FROM events) GROUP BY part"),
     "unnest_two_arrays": ("SELECT x, y FROM UNNEST(ARRAY[1, 2, 3], ARRAY['a', 'b']) AS t(x, y)",
-                          "SELECT * FROM (VALUES (1, 'a'), (2, 'b'), (3, NULL)) v(x, y)"),
+                          "SELECT unnest([1, 2, 3]) AS x, unnest(['a', 'b']) AS y"),
     "array_agg_join": ("SELECT entity_id, array_join(array_sort(array_agg(DISTINCT metric)), ',') FROM events GROUP BY entity_id",
                        "SELECT entity_id, array_to_string(list_sort(list(DISTINCT metric)), ',') FROM events GROUP BY entity_id"),
     "lambdas": ("SELECT transform(ARRAY[1, 2, 3], x -> x * 2), filter(ARRAY[1, 2, 3, 4], x -> x % 2 = 0), "
-                "reduce(ARRAY[1, 2, 3], 0, (s, x) -> s + x, s -> s * 10)", "SELECT [2, 4, 6], [2, 4], 60"),
+                "reduce(ARRAY[1, 2, 3], 0, (s, x) -> s + x, s -> s * 10)", "SELECT list_transform([1, 2, 3], lambda x: x * 2), list_filter([1, 2, 3, 4], lambda x: x % 2 = 0), "
+                "list_reduce([1, 2, 3], lambda s, x: s + x, 0) * 10"),
     "sequence_slice": ("SELECT sequence(1, 5), slice(ARRAY[10, 20, 30, 40], 2, 2), array_max(ARRAY[3, 9, 2]), "
-                       "array_position(ARRAY['a', 'b'], 'b')", "SELECT [1, 2, 3, 4, 5], [20, 30], 9, 2"),
+                       "array_position(ARRAY['a', 'b'], 'b')",
+                       "SELECT range(1, 6), [10, 20, 30, 40][2:3], list_max([3, 9, 2]), list_position(['a', 'b'], 'b')"),
     "map_agg": ("SELECT element_at(map_agg(event_id, value), 'ev-00011') FROM events",
                 "SELECT value FROM events WHERE event_id = 'ev-00011'"),
+    "map_lambdas": ("SELECT event_id, map_filter(attributes, (k, v) -> k <> 'site'), "
+                    "transform_values(attributes, (k, v) -> upper(v) || k) FROM events",
+                    "SELECT event_id, map_from_entries(list_filter(map_entries(attributes), lambda e: e.key <> 'site')), "
+                    "map_from_entries(list_transform(map_entries(attributes), "
+                    "lambda e: {'key': e.key, 'value': upper(e.value) || e.key})) FROM events"),
+    "zip_arrays_overlap": ("SELECT zip(ARRAY[1, 2], ARRAY['a', 'b']), arrays_overlap(ARRAY[1, 2], ARRAY[2, 3]), "
+                           "array_union(ARRAY[1, 2], ARRAY[2, 3])",
+                           "SELECT list_zip([1, 2], ['a', 'b']), true, list_distinct([1, 2, 2, 3])"),
+    "split_to_map": ("SELECT element_at(split_to_map(concat('site=', attributes['site'], ',id=', event_id), ',', '='), 'id') "
+                     "FROM events", "SELECT event_id FROM events"),
+    "typeof_trino_names": ("SELECT typeof(schema_version), typeof(event_time), typeof(attributes), typeof(value) "
+                           "FROM events LIMIT 1", "SELECT 'integer', 'timestamp(3)', 'map(varchar, varchar)', 'double'"),
     # --- window functions ---
     "row_number": ("SELECT metric, event_id FROM (SELECT metric, event_id, row_number() OVER (PARTITION BY metric "
                    "ORDER BY value DESC, event_id) AS rn FROM events) WHERE rn <= 3",
@@ -181,15 +197,24 @@ SUPPORTED: dict[str, tuple[str, str]] = {
     # --- partitions: only registered ones are read ---
     "partition_filter": ("SELECT count(*) FROM events WHERE dt = '2026-11-02' AND source = 'weather'",
                          "SELECT count(*) FROM events WHERE dt = '2026-11-02' AND source = 'weather'"),
-    "unregistered_partition_unseen": (f"SELECT count(*) FROM events WHERE dt = '{UNREGISTERED_DAY}'", "SELECT 0"),
+    "unregistered_partition_unseen": (f"SELECT count(*) FROM events WHERE dt = '{UNREGISTERED_DAY}'",
+                                      f"SELECT count(*) FROM events WHERE dt = '{UNREGISTERED_DAY}'"),
     "hourly_partition_range": ("SELECT dt, sum(readings) FROM entity_metric_hourly WHERE dt >= '2026-11-02' GROUP BY dt",
                                "SELECT dt, count(*) FROM events WHERE dt >= '2026-11-02' GROUP BY dt"),
     "path_pseudo_column": ("SELECT count(DISTINCT \"$path\") FROM events", "SELECT count(DISTINCT (dt, source)) FROM events"),
     "path_filter": ("SELECT count(*) FROM events WHERE \"$path\" LIKE '%source=weather%'",
                     "SELECT count(*) FROM events WHERE source = 'weather'"),
-    # --- JSON ---
+    # --- JSON, URLs ---
+    "json_functions": ("SELECT json_size('{\"a\": {\"b\": 1, \"c\": 2}}', '$.a'), json_array_contains('[1, 2]', 2), "
+                       "json_format(json_parse('{\"a\": 1}'))",
+                       "SELECT len(json_keys(json_extract('{\"a\": {\"b\": 1, \"c\": 2}}', '$.a'))), "
+                       "list_contains([1, 2], 2), json('{\"a\": 1}')::VARCHAR"),
+    "url_functions": ("SELECT url_extract_host('https://a.example.com:8443/x/y?site=' || entity_id), "
+                      "url_extract_parameter('https://h/p?site=' || entity_id || '&b=2', 'site') FROM events",
+                      "SELECT 'a.example.com', entity_id FROM events"),
     "json_extract_scalar": ("SELECT json_extract_scalar('{\"a\": {\"b\": 7}}', '$.a.b'), "
-                            "json_array_length('[1, 2, 3]')", "SELECT '7', 3"),
+                            "json_array_length('[1, 2, 3]')",
+                            "SELECT json_extract_string('{\"a\": {\"b\": 7}}', '$.a.b'), json_array_length('[1, 2, 3]')"),
 }
 
 

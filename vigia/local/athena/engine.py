@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.fs as pafs
 import sqlglot
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from sqlglot import exp
 
 from vigia import clock
@@ -72,6 +72,9 @@ class LocalAthena:
         except ClientError as err:  # a catalog call Glue refused (a name it does not accept, ...)
             e = err.response.get("Error", {})
             raise AthenaError(f"{e.get('Code', 'Error')}: {e.get('Message', err)}") from None
+        except EndpointConnectionError as err:
+            raise AthenaError(f"cannot reach the local AWS endpoint ({err.kwargs.get('endpoint_url')}): "
+                              "is it running? (`make up`)") from None
         except (pa.ArrowException, OSError) as err:  # reading or writing S3, or a value Arrow cannot cast
             raise AthenaError(str(err).splitlines()[0]) from None
         return Result(result.columns, result.rows, round(time.perf_counter() - started, 3))
@@ -159,6 +162,7 @@ class _Session:
         a, tree = self.athena, self.tree
         _name_columns(tree)
         self.con = con = duckdb.connect()
+        translate.create_macros(con)
         names: dict[str, str] = {}
         ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
         with_path = any(c.name == tables.PATH for c in tree.find_all(exp.Column))

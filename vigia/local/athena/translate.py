@@ -63,6 +63,51 @@ def joda_to_strftime(pattern: str) -> str:
     return "".join(out)
 
 
+# Trino functions DuckDB lacks, as DuckDB macros created in every query's connection.
+MACROS = {
+    "url_extract_host(u)": "nullif(regexp_extract(u, '^[A-Za-z][A-Za-z0-9+.-]*://([^/:?#]*)', 1), '')",
+    "url_extract_path(u)": "regexp_extract(u, '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*([^?#]*)', 1)",
+    "url_extract_parameter(u, name)": "nullif(regexp_extract(u, '[?&]' || name || '=([^&#]*)', 1), '')",
+    "json_size(j, p)": "CASE json_type(json_extract(j, p)) WHEN 'ARRAY' THEN json_array_length(json_extract(j, p)) "
+                       "WHEN 'OBJECT' THEN len(json_keys(json_extract(j, p))) ELSE 0 END",
+    "codepoint(c)": "unicode(c)",
+    "e()": "exp(1)",
+    "to_milliseconds(i)": "CAST(epoch(i) * 1000 AS BIGINT)",
+    "array_union(a, b)": "list_distinct(list_concat(a, b))",
+    "zip(a, b)": "list_zip(a, b)",
+    "json_array_contains(j, v)": "list_contains(json_transform(j, '[\"JSON\"]')::VARCHAR[], to_json(v)::VARCHAR)",
+    "str_to_map(s, entry_sep, kv_sep)": "map_from_entries(list_transform(string_split(s, entry_sep), "
+                                        "lambda x: {'key': split_part(x, kv_sep, 1), 'value': split_part(x, kv_sep, 2)}))",
+    "arrays_overlap(a, b)": "len(list_intersect(a, b)) > 0",
+    "nan()": "CAST('NaN' AS DOUBLE)",
+    "infinity()": "CAST('Infinity' AS DOUBLE)",
+    "trino_typeof(x)": "replace(lower(typeof(x)), 'timestamp', 'timestamp(3)')",
+}
+_MAP_LAMBDAS = {  # Trino (map, (k, v) -> ...) functions over DuckDB's map entries {key, value}
+    "map_filter": "map_from_entries(list_filter(map_entries({m}), __e -> {body}))",
+    "transform_values": "map_from_entries(list_transform(map_entries({m}), __e -> {{'key': __e.key, 'value': {body}}}))",
+    "transform_keys": "map_from_entries(list_transform(map_entries({m}), __e -> {{'key': {body}, 'value': __e.value}}))",
+}
+
+
+def create_macros(con) -> None:
+    for signature, body in MACROS.items():
+        con.execute(f"CREATE MACRO {signature} AS {body}")
+
+
+def _map_lambda(name: str, m: exp.Expression, fn: exp.Lambda) -> exp.Expression:
+    k, v = (p.name for p in fn.expressions)
+    fields = {k: "key", v: "value"}
+
+    def entry_field(n: exp.Expression) -> exp.Expression:
+        if (isinstance(n, exp.Column) and not n.table or isinstance(n, exp.Identifier)
+                and not isinstance(n.parent, exp.Column)) and n.name in fields:
+            return exp.column(fields[n.name], table="__e")
+        return n
+    body = fn.this.copy().transform(entry_field)
+    return sqlglot.parse_one(_MAP_LAMBDAS[name].format(m=m.sql("duckdb"), body=body.sql("duckdb")), read="duckdb")
+
+
 def parse(sql: str) -> exp.Expression:
     try:
         tree = sqlglot.parse_one(sql, read="athena", error_level=ErrorLevel.RAISE)
@@ -136,6 +181,9 @@ class Translation:
                 return self._instant(self._as_instant(args[0]))
             if name == "format_datetime" and len(args) == 2 and isinstance(args[1], exp.Literal):
                 return _fn("strftime", args[0], exp.Literal.string(joda_to_strftime(args[1].name)))
+            if name in _MAP_LAMBDAS and len(args) == 2 and isinstance(args[1], exp.Lambda) \
+                    and len(args[1].expressions) == 2:
+                return _map_lambda(name, args[0], args[1])
             if name == "to_iso8601" and len(args) == 1:
                 fmt = "%Y-%m-%dT%H:%M:%S.%g" + ("%z" if self.is_tz(args[0]) else "")
                 return _fn("strftime", args[0], exp.Literal.string(fmt))
@@ -147,6 +195,13 @@ class Translation:
             return self._instant(self._as_instant(node.this))
         if isinstance(node, exp.CurrentTimestamp) or (isinstance(node, exp.Anonymous) and node.name.lower() == "now"):
             return self._instant(exp.cast(exp.Literal.string(self.now.isoformat()), exp.DataType.Type.TIMESTAMPTZ))
+        if isinstance(node, exp.CurrentTimezone):
+            return exp.Literal.string("UTC")  # Athena's session zone
+        if isinstance(node, exp.UnixToTime) and node.args.get("zone") is not None:
+            self._zone(node.args["zone"])
+            return self._instant(exp.UnixToTime(this=node.this))
+        if isinstance(node, exp.Typeof):
+            return _fn("trino_typeof", node.this)
         if isinstance(node, exp.CurrentDate):
             return exp.cast(exp.Literal.string(self.now.date().isoformat()), exp.DataType.Type.DATE)
         if isinstance(node, (exp.Localtimestamp,)):
