@@ -12,6 +12,7 @@ import math
 from collections import Counter
 from datetime import datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,13 @@ from tests.athena.lake import NOW, UNREGISTERED_DAY
 from vigia.local.athena import NOT_SUPPORTED, AthenaError
 
 pytestmark = pytest.mark.integration
+
+QUERIES = Path(__file__).resolve().parents[2] / "athena" / "queries"
+
+
+def _project(name: str) -> str:
+    return (QUERIES / f"{name}.sql").read_text().replace("?", "'2026-11-02'")
+
 
 # (Athena SQL, the same question in plain DuckDB SQL over the reference views `events` and `hourly`)
 SUPPORTED: dict[str, tuple[str, str]] = {
@@ -194,6 +202,21 @@ SUPPORTED: dict[str, tuple[str, str]] = {
                             "(SELECT entity_id FROM events WHERE source = 'simulator' INTERSECT "
                             "SELECT entity_id FROM events WHERE source = 'weather') UNION ALL SELECT 'extra'"),
     "values": ("SELECT * FROM (VALUES (1, 'a'), (2, 'b')) AS t(n, s)", "SELECT * FROM (VALUES (1, 'a'), (2, 'b')) t(n, s)"),
+    # --- the project's own queries (athena/queries/, run by `make demo`), from the second day on ---
+    "project_hourly_rollup": (_project("hourly_rollup"),
+                              "SELECT source, entity_id, metric, unit, hour, readings, min_value, max_value, "
+                              "round(avg_value, 3), round(p95_value, 3) FROM hourly WHERE dt >= '2026-11-02' "
+                              "ORDER BY source, entity_id, metric, hour"),
+    "project_top_entities": (_project("top_entities"),
+                             "SELECT metric, place, source, entity_id, round(worst, 3), peak, unit, readings FROM ("
+                             "SELECT *, row_number() OVER (PARTITION BY metric ORDER BY worst DESC, source, entity_id) "
+                             "AS place FROM (SELECT metric, unit, source, entity_id, max(p95_value) AS worst, "
+                             "max(max_value) AS peak, sum(readings) AS readings FROM hourly WHERE dt >= '2026-11-02' "
+                             "GROUP BY ALL)) WHERE place <= 3 ORDER BY metric, place"),
+    "project_freshness": (_project("freshness"),
+                          "SELECT source, max(last_event_time), sum(readings), "
+                          f"floor(epoch(TIMESTAMP '{NOW:%Y-%m-%d %H:%M:%S}' - max(last_event_time)) / 60) "
+                          "FROM hourly GROUP BY source ORDER BY source"),
     # --- partitions: only registered ones are read ---
     "partition_filter": ("SELECT count(*) FROM events WHERE dt = '2026-11-02' AND source = 'weather'",
                          "SELECT count(*) FROM events WHERE dt = '2026-11-02' AND source = 'weather'"),
