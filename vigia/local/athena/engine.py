@@ -147,7 +147,7 @@ def _partition_filters(table: exp.Table) -> list[exp.Expression]:
         return []
     alias = (table.alias or table.name).lower()
     conds = list(where.this.flatten()) if isinstance(where.this, exp.And) else [where.this]
-    return [c for c in conds if not c.find(exp.Select) and any(True for _ in c.find_all(exp.Column))
+    return [c for c in conds if not c.find(exp.Select) and c.find(exp.Column)
             and all(not col.table or col.table.lower() == alias for col in c.find_all(exp.Column))]
 
 
@@ -159,9 +159,16 @@ class _Session:
         self.views: dict[tuple[str, str], exp.Subquery] = {}
 
     def __enter__(self):
-        a, tree = self.athena, self.tree
+        self.con = duckdb.connect()
+        try:
+            return self._prepare()
+        except BaseException:
+            self.con.close()
+            raise
+
+    def _prepare(self):
+        a, tree, con = self.athena, self.tree, self.con
         _name_columns(tree)
-        self.con = con = duckdb.connect()
         translate.create_macros(con)
         names: dict[str, str] = {}
         ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}

@@ -95,16 +95,18 @@ def create_macros(con) -> None:
         con.execute(f"CREATE MACRO {signature} AS {body}")
 
 
+def _replace_params(body: exp.Expression, values: dict[str, exp.Expression]) -> exp.Expression:
+    """A lambda's body with each bare reference to a parameter replaced by its value."""
+    def swap(n: exp.Expression) -> exp.Expression:
+        bare = (isinstance(n, exp.Column) and not n.table) or (isinstance(n, exp.Identifier)
+                                                              and not isinstance(n.parent, exp.Column))
+        return values[n.name].copy() if bare and n.name in values else n
+    return body.copy().transform(swap)
+
+
 def _map_lambda(name: str, m: exp.Expression, fn: exp.Lambda) -> exp.Expression:
     k, v = (p.name for p in fn.expressions)
-    fields = {k: "key", v: "value"}
-
-    def entry_field(n: exp.Expression) -> exp.Expression:
-        if (isinstance(n, exp.Column) and not n.table or isinstance(n, exp.Identifier)
-                and not isinstance(n.parent, exp.Column)) and n.name in fields:
-            return exp.column(fields[n.name], table="__e")
-        return n
-    body = fn.this.copy().transform(entry_field)
+    body = _replace_params(fn.this, {k: exp.column("key", table="__e"), v: exp.column("value", table="__e")})
     return sqlglot.parse_one(_MAP_LAMBDAS[name].format(m=m.sql("duckdb"), body=body.sql("duckdb")), read="duckdb")
 
 
@@ -133,11 +135,9 @@ def _finish(node: exp.Reduce) -> exp.Expression:
     finish = node.args["finish"]
     if len(finish.expressions) != 1:
         raise unsupported("a reduce output function with several parameters")
-    param, reduced = finish.expressions[0].name, node.copy()
+    reduced = node.copy()
     reduced.set("finish", None)
-    return finish.this.copy().transform(
-        lambda n: reduced.copy() if (isinstance(n, exp.Column) and not n.table or isinstance(n, exp.Identifier)
-                                     and not isinstance(n.parent, exp.Column)) and n.name == param else n)
+    return _replace_params(finish.this, {finish.expressions[0].name: reduced})
 
 
 class Translation:
