@@ -10,7 +10,7 @@ from collections import Counter
 import pyarrow.dataset as ds
 import pytest
 
-from tests.athena.lake import EVENT_COLUMNS, UNREGISTERED_DAY
+from tests.athena.lake import EVENT_COLUMNS, RAW_COLUMNS, UNREGISTERED_DAY
 from vigia.local.athena import AthenaError
 
 pytestmark = pytest.mark.integration
@@ -20,7 +20,8 @@ STATEMENTS = ("SHOW DATABASES", "SHOW TABLES", "SHOW TABLES IN db LIKE", "SHOW P
               "DESCRIBE", "SHOW CREATE TABLE", "information_schema.columns", "information_schema.tables",
               "MSCK REPAIR TABLE", "CTAS partitioned", "CTAS WITH NO DATA", "INSERT INTO SELECT",
               "INSERT INTO VALUES", "UNLOAD", "DROP TABLE", "CREATE EXTERNAL TABLE", "ALTER TABLE ADD PARTITION",
-              "ALTER TABLE DROP PARTITION", "CREATE VIEW", "partition pruning on JSON")
+              "ALTER TABLE DROP PARTITION", "CREATE VIEW", "partition pruning on JSON", "SELECT *, \"$path\"",
+              "strict JSON SerDe errors")
 
 
 def _days(lake, registered_only=True):
@@ -69,6 +70,8 @@ def test_raw_json_reads_malformed_lines_as_nulls(lake):
     by_src = Counter(src for (src, _, _), ls in lines.items() for _ in ls)
     assert dict(a.query("SELECT src, count(*) FROM raw GROUP BY src").rows) == by_src
     assert a.query("SELECT count(DISTINCT \"$path\") FROM raw WHERE \"$path\" LIKE '%.gz'").rows == [(len(lines),)]
+    star = a.query("SELECT *, \"$path\" FROM raw LIMIT 1").columns  # `*` lists no pseudo-column
+    assert star == [n for n, _ in RAW_COLUMNS] + ["src", "dt", "hour", "$path"]
 
 
 def test_msck_repair_registers_the_unregistered_day(lake):
@@ -176,3 +179,27 @@ def test_raw_partition_filter_reads_only_matching_partitions(lake, moto_port):
     assert got.rows == [(sum(len(lines[k]) for k in matching),)]
     assert scanned == sum(size[f"src={s}/dt={d}/hour={h}"] for s, d, h in matching)
     assert everything == sum(size.values()) > scanned
+
+
+def test_strict_json_fails_only_where_athena_fails(lake):
+    """Without ignore.malformed.json, a value of the wrong type fails a query that reads its column
+    (HIVE_BAD_DATA) and a malformed line fails any query (HIVE_CURSOR_ERROR)."""
+    a, loc = lake.athena, f"s3://{lake.bucket}/raw/"
+    a.query(f"CREATE EXTERNAL TABLE strict_raw (event_id string, value double) PARTITIONED BY (src string, "
+            f"dt string, hour string) ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe' LOCATION '{loc}'")
+    a.query("MSCK REPAIR TABLE strict_raw")
+    with pytest.raises(AthenaError, match="HIVE_CURSOR_ERROR: Row is not a valid JSON Object"):
+        a.query("SELECT count(*) FROM strict_raw")
+    first = sorted(lake.raw_lines())[0]
+    others = sum(len(v) for k, v in lake.raw_lines().items() if k != first)
+    where = f"WHERE NOT (src = '{first[0]}' AND dt = '{first[1]}' AND hour = '{first[2]}')"
+    assert a.query(f"SELECT count(event_id) FROM strict_raw {where}").rows == [(others,)]
+    a.query("DROP TABLE strict_raw")
+
+    lake._put("strict/one.json", b'{"event_id": "a", "value": 1.5}\n{"event_id": "b", "value": "high"}\n', local_too=False)
+    a.query(f"CREATE EXTERNAL TABLE strict_one (event_id string, value double) "
+            f"ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe' LOCATION 's3://{lake.bucket}/strict/'")
+    assert a.query("SELECT count(event_id) FROM strict_one").rows == [(2,)]
+    with pytest.raises(AthenaError, match="HIVE_BAD_DATA: Error parsing field value 'high' for field value"):
+        a.query("SELECT sum(value) FROM strict_one")
+    a.query("DROP TABLE strict_one")

@@ -151,6 +151,17 @@ def _partition_filters(table: exp.Table) -> list[exp.Expression]:
             and all(not col.table or col.table.lower() == alias for col in c.find_all(exp.Column))]
 
 
+def _hide_path_from_stars(tree: exp.Expression) -> None:
+    """`SELECT *` lists no pseudo-column: `"$path"` is there only when named. (Only for a SELECT
+    reading tables alone; a subquery's own columns are already what it selected.)"""
+    for select in tree.find_all(exp.Select):
+        sources = [select.args.get("from_") and select.args["from_"].this] + [j.this for j in select.args.get("joins") or []]
+        if all(isinstance(x, exp.Table) and x.name.startswith("__t") for x in sources):
+            for star in select.expressions:
+                if isinstance(star, exp.Star):
+                    star.set("except_", [exp.column(tables.PATH, quoted=True)])
+
+
 class _Session:
     """A DuckDB connection holding the tables one query reads, and the query in DuckDB's SQL."""
 
@@ -195,6 +206,8 @@ class _Session:
                 new = view.copy() if view is not None else exp.Table(this=exp.to_identifier(registered[key]))
                 new.set("alias", exp.TableAlias(this=exp.to_identifier(table.alias or key[1])))
                 table.replace(new)
+        if with_path:
+            _hide_path_from_stars(tree)
         t = translate.Translation(a.now(), map_columns)
         tree = t.apply(tree)
         con.execute(f"SET TimeZone = '{t.session_zone}'")
@@ -219,10 +232,18 @@ class _Session:
             con.execute(f'CREATE VIEW {internal} AS SELECT * {f"REPLACE ({replace})" if replace else ""} '
                         f"FROM {internal}_files")
         elif t.is_json:  # parsed here, so partitions are pruned here (pyarrow does it for Parquet)
-            con.register(internal, tables.json_table(a.fs, t, self._prune(t, parts, filters), with_path))
+            con.register(internal, tables.json_table(a.fs, t, self._prune(t, parts, filters), with_path,
+                                                     self._columns_read()))
         else:
             raise unsupported(f"the SerDe {t.serde.get('SerializationLibrary')!r} of table {t.db}.{t.name}")
         return None
+
+    def _columns_read(self) -> set[str] | None:
+        """The column names the query names (None: all of them, for a `*`)."""
+        if any(isinstance(s.parent, exp.Select) for s in self.tree.find_all(exp.Star)):
+            return None
+        names = {c.name.lower() for c in self.tree.find_all(exp.Column)}
+        return None if "*" in names else names
 
     def _prune(self, t: tables.Table, parts: list[tuple[list[str], str]],
                filters: list[exp.Expression]) -> list[tuple[list[str], str]]:

@@ -219,7 +219,10 @@ def _coerce(v, t: str):
     raise unsupported(f"column type {t!r} in a JSON table")
 
 
-def json_table(fs: pafs.FileSystem, t: Table, parts: list[tuple[list[str], str]], with_path: bool) -> pa.Table:
+def json_table(fs: pafs.FileSystem, t: Table, parts: list[tuple[list[str], str]], with_path: bool,
+               read: set[str] | None = None) -> pa.Table:
+    """The rows of a JSON table. A value of the wrong type fails the query only in a column it
+    reads (`read`, None for all), as the SerDe converts a field only when it is read."""
     lenient = t.serde.get("Parameters", {}).get("ignore.malformed.json", "").lower() == "true"
     cols = [(c["Name"].lower(), c["Type"]) for c in t.columns]
     out: dict[str, list] = {n: [] for n, _ in cols} | {k["Name"].lower(): [] for k in t.keys}
@@ -233,7 +236,7 @@ def json_table(fs: pafs.FileSystem, t: Table, parts: list[tuple[list[str], str]]
             for lineno, line in enumerate(body.splitlines(), 1):
                 if not line.strip():
                     continue
-                row = _json_row(line, cols, lenient, f"s3://{f.path}", lineno)
+                row = _json_row(line, cols, lenient, f"s3://{f.path}", lineno, read)
                 for (n, _), v in zip(cols, row, strict=True):
                     out[n].append(v)
                 for k, v in zip(t.keys, values, strict=True):
@@ -245,7 +248,8 @@ def json_table(fs: pafs.FileSystem, t: Table, parts: list[tuple[list[str], str]]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _json_row(line: bytes, cols: list[tuple[str, str]], lenient: bool, path: str, lineno: int) -> list:
+def _json_row(line: bytes, cols: list[tuple[str, str]], lenient: bool, path: str, lineno: int,
+              read: set[str] | None) -> list:
     try:
         obj = json.loads(line)
         if not isinstance(obj, dict):
@@ -261,7 +265,7 @@ def _json_row(line: bytes, cols: list[tuple[str, str]], lenient: bool, path: str
         try:
             row.append(_coerce(low.get(n), typ))
         except _Bad:
-            if not lenient:
+            if not lenient and (read is None or n in read):
                 raise AthenaError(f"HIVE_BAD_DATA: Error parsing field value '{low.get(n)}' for field {n} "
                                   f"({typ}) in {path} line {lineno}") from None
             row.append(None)
