@@ -205,8 +205,7 @@ def _corrupt(item: dict, rng: random.Random) -> None:
 def generate(settings: Settings) -> list[dict]:
     """All items of a replay timeline (what the API serves, page by page)."""
     t = Timeline(settings)
-    t.available()
-    return list(t.items)
+    return t.items[:t.available()]
 
 
 class _Handler(BaseHTTPRequestHandler):

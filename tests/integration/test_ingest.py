@@ -78,6 +78,18 @@ def test_valid_items_arrive_exactly_once_and_invalid_ones_are_rejected_with_reas
     assert sum(d["Sum"] for d in stats["Datapoints"]) >= len(invalid)
 
 
+def test_reject_reasons_group_by_the_rule_broken_not_the_value(sim_pipeline):
+    p, items = sim_pipeline
+    result = ingest.produce(p, ["simulator"])
+    rows = ingest.reject_reasons(p)
+    assert sum(n for _, _, n, _ in rows) == result["rejected"]
+    assert len({(field, kind) for field, kind, _, _ in rows}) == len(rows)
+    # every simulator item with a non-numeric value is one group, whatever the value was
+    (value_type,) = [n for field, kind, n, _ in rows if (field, kind) == ("value", "type")]
+    assert value_type == sum(1 for i in items if "value" in i and not isinstance(i["value"], float)
+                             and isinstance(i.get("sensor"), str) and isinstance(i.get("id"), str))
+
+
 def test_a_second_poll_resends_nothing(sim_pipeline):
     p, items = sim_pipeline
     first = producer.run(p, ["simulator"])
