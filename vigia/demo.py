@@ -66,12 +66,14 @@ def run(p: Pipeline, settings: simulator.Settings | None = None, console: Consol
                   f"{sum(c.action == 'created' for c in changes)} resources created, "
                   f"{sum(c.action == 'exists' for c in changes)} already present")
     demo = Demo(p, settings, start_simulator(p, settings), console)
-    for dotted in STAGES:
-        module, fn = dotted.split(":")
-        getattr(importlib.import_module(module), fn)(demo)
-    summary_path().parent.mkdir(parents=True, exist_ok=True)
-    summary_path().write_text(json.dumps(demo.summary, indent=2, sort_keys=True) + "\n")
-    demo.section("summary")
-    console.print_json(data=demo.summary)
-    console.print(f"written to {summary_path()}")
+    try:
+        for dotted in STAGES:
+            module, fn = dotted.split(":")
+            getattr(importlib.import_module(module), fn)(demo)
+    finally:  # a stage that stops the demo still leaves the summary of what ran
+        summary_path().parent.mkdir(parents=True, exist_ok=True)
+        summary_path().write_text(json.dumps(demo.summary, indent=2, sort_keys=True) + "\n")
+        demo.section("summary")
+        console.print_json(data=demo.summary)
+        console.print(f"written to {summary_path()}")
     return demo.summary

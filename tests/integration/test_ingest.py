@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import timedelta
 
 import boto3
 import pytest
@@ -76,6 +77,18 @@ def test_valid_items_arrive_exactly_once_and_invalid_ones_are_rejected_with_reas
                                                  {"Name": "source", "Value": "simulator"}],
                                      StartTime="2020-01-01", EndTime="2100-01-01", Period=86400 * 365)
     assert sum(d["Sum"] for d in stats["Datapoints"]) >= len(invalid)
+
+
+def test_reject_reasons_group_by_the_rule_broken_not_the_value(sim_pipeline):
+    p, items = sim_pipeline
+    result = ingest.produce(p, ["simulator"])
+    rows = ingest.reject_reasons(p)
+    assert sum(n for _, _, n, _ in rows) == result["rejected"]
+    assert len({(field, kind) for field, kind, _, _ in rows}) == len(rows)
+    # every simulator item with a non-numeric value is one group, whatever the value was
+    (value_type,) = [n for field, kind, n, _ in rows if (field, kind) == ("value", "type")]
+    assert value_type == sum(1 for i in items if "value" in i and not isinstance(i["value"], float)
+                             and isinstance(i.get("sensor"), str) and isinstance(i.get("id"), str))
 
 
 def test_a_second_poll_resends_nothing(sim_pipeline):
@@ -169,3 +182,22 @@ def test_the_lambda_entry_point_polls_the_sources_it_is_given(sim_pipeline, tmp_
     result = producer.handler({"sources": ["simulator"]}, Context())
     assert result["source_items"] == len(items) and list(result["sources"]) == ["simulator"]
     assert sum(stream_event_ids(p).values()) == result["produced"] == sum(looks_valid(i) for i in items)
+
+
+def test_the_demo_stage_says_why_when_every_item_is_rejected(local_pipeline, aws_env, simulator_server, monkeypatch):
+    """A replay stamped long before the producer's age limit: the stage stops with the count and
+    the top reason, not a traceback further down the pipeline."""
+    from rich.console import Console
+
+    from vigia.demo import Demo
+    from vigia.stage import StageError
+
+    monkeypatch.setenv("VIGIA_MOTO_PORT", str(aws_env))  # the stage's foreign writer uses the default endpoint
+    settings = simulator.Settings(seed=5, count=200, invalid_rate=0,
+                                  start=clock.now() - timedelta(days=local_pipeline.producer.max_event_age_days + 5))
+    p = with_source(local_pipeline, "simulator", url=simulator_server(settings))
+    demo = Demo(p, settings, "unused", Console(quiet=True))
+    with pytest.raises(StageError) as err:
+        ingest.demo_stage(demo)
+    assert str(err.value).startswith("ingest: the producer put none of the 200 items")
+    assert "event_time too_old (200 items" in str(err.value) and demo.summary["rejected"] == 200
