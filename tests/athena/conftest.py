@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import os
 
 import duckdb
 import pytest
 
 from tests.athena.lake import NOW, Lake
 from vigia import config
-from vigia.local import aws, provision
+from vigia.local import provision
 from vigia.local.athena import LocalAthena
 from vigia.local.variants import unique_pipeline
 
@@ -19,10 +20,6 @@ _lakes = itertools.count()
 
 @pytest.fixture(scope="module")
 def lake(moto_port, tmp_path_factory):
-    import os
-
-    for k, v in aws.env(config.load().region, moto_port).items():
-        os.environ.setdefault(k, v)
     p = unique_pipeline(config.load(), f"ath{os.getpid()}{next(_lakes)}")
     provision.provision(p, moto_port)
     athena = LocalAthena(p, moto_port, now=lambda: NOW)
