@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from botocore.exceptions import ClientError
+
+from vigia import clock
 
 CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict"}
 
@@ -45,7 +46,7 @@ class CursorStore:
 
     def put(self, source: str, value: str | None, read: Cursor) -> Cursor:
         """Store `value` if the cursor is still the one `read`; the new Cursor, else CursorConflict."""
-        body = {"source": source, "cursor": value, "updated_at": datetime.now(timezone.utc).isoformat()}
+        body = {"source": source, "cursor": value, "updated_at": clock.now().isoformat()}
         condition = {"IfMatch": read.etag} if read.etag else {"IfNoneMatch": "*"}
         try:
             resp = self.s3.put_object(Bucket=self.bucket, Key=self.key(source), Body=json.dumps(body).encode(),
