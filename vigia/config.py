@@ -381,7 +381,7 @@ class Pipeline(Strict):
         for name in self.deploy.producer.sources or []:
             if name not in source_names:
                 raise ValueError(f"deploy.producer: source {name!r} is not defined under producer.sources {source_names}")
-        period = _rate_seconds(self.producer.schedule)
+        period = rate_seconds(self.producer.schedule)
         if period is not None and self.deploy.producer.timeout_s > period:
             # Two runs at once would read and advance the same cursors.
             raise ValueError(f"deploy.producer.timeout_s ({self.deploy.producer.timeout_s}) must not exceed the "
@@ -397,7 +397,7 @@ class Pipeline(Strict):
         return self
 
 
-def _rate_seconds(schedule: str) -> int | None:
+def rate_seconds(schedule: str) -> int | None:
     """The period of an EventBridge `rate(N unit)` expression in seconds (None for cron)."""
     m = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", schedule)
     if not m:
