@@ -28,6 +28,7 @@ from vigia import clock, config, contract
 logger = Logger(service="producer")
 tracer = Tracer(service="producer")
 NAMESPACE = "Vigia"
+METRICS = ("ItemsPolled", "RecordsProduced", "ItemsRejected", "RecordsPutFailed", "RecordsRetried", "PollErrors")
 
 
 @dataclass
@@ -133,9 +134,9 @@ def _reject(source: str, item_id: str | None, item: Any, kind: str, errors: list
 
 def _emit_metrics(source: str, stats: SourceStats) -> None:
     """One EMF metric per counter, dimensioned by source (CloudWatch parses these from the logs)."""
-    for name, value in (("ItemsPolled", stats.source_items), ("RecordsProduced", stats.produced),
-                        ("ItemsRejected", stats.rejected), ("RecordsPutFailed", stats.put_failed),
-                        ("RecordsRetried", stats.put_retried), ("PollErrors", int(stats.poll_error is not None))):
+    values = (stats.source_items, stats.produced, stats.rejected, stats.put_failed, stats.put_retried,
+              int(stats.poll_error is not None))
+    for name, value in zip(METRICS, values, strict=True):
         with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE,
                            default_dimensions={"service": "producer", "source": source}):
             pass

@@ -57,6 +57,38 @@ def _producer_sum(name: str, sources: list[str], period: Duration) -> cw.MathExp
     return cw.MathExpression(expression=f"SUM([{','.join(using)}])", using_metrics=using, label=name, period=period)
 
 
+def alarm_specs(p: Pipeline) -> list[tuple]:
+    """Each alarm: (id, metric key in build's table, comparison, threshold, missing data, meaning)."""
+    a = p.deploy.alarms
+    gt, lt = cw.ComparisonOperator.GREATER_THAN_THRESHOLD, cw.ComparisonOperator.LESS_THAN_THRESHOLD
+    quiet, silent = cw.TreatMissingData.NOT_BREACHING, cw.TreatMissingData.BREACHING
+    return [  # (id, metric, comparison, threshold, missing data, what it means)
+        ("StreamIteratorAge", "iterator_age", gt, a.iterator_age_s * 1000, quiet, "stream readers fall behind"),
+        ("ProducerPollErrors", "poll_errors", gt, 0, quiet, "a source API cannot be polled"),
+        ("FlinkHeartbeat", "flink_kpus", lt, 1, silent, "the Flink application is not running (reports nothing)"),
+        ("FlinkRestarts", "flink_restarts", gt, 0, quiet, "the Flink job restarted"),
+        ("FlinkFailedCheckpoints", "flink_failed_checkpoints", gt, 0, quiet, "Flink checkpoints fail"),
+        ("FlinkBehindLatest", "flink_behind", gt, a.flink_millis_behind_latest_s * 1000, quiet,
+         "the Flink job lags the stream"),
+        ("AlertsDeadLettered", "job_alertsDeadLettered", gt, 0, quiet,
+         "the Flink job could not publish alerts and sent them to the dead-letter queue"),
+        ("FirehoseFreshness", "firehose_freshness", gt, a.firehose_freshness_s, quiet, "raw data is late in S3"),
+        ("FirehoseDeliveryFailures", "firehose_success", lt, 1, quiet, "Firehose fails to deliver to S3"),
+        ("FirehoseActivePartitions", "firehose_partitions", gt, a.firehose_active_partitions, quiet,
+         "Firehose nears its active-partition limit (past it, records go to the error prefix)"),
+        ("GlueFailedTasks", "glue_failed_tasks", gt, 0, quiet, "Glue ETL tasks fail"),
+        ("ProducerErrors", "lambda_errors", gt, 0, quiet, "the producer Lambda fails"),
+        ("ProducerThrottles", "lambda_throttles", gt, 0, quiet, "the producer Lambda is throttled"),
+        ("AlertDeliveryFailures", "alerts_failed", gt, 0, quiet, "SNS cannot deliver alerts"),
+        ("AlertDeadLetters", "alerts_dead_letters", gt, 0, quiet, "undeliverable alerts wait in the dead-letter queue"),
+    ]
+
+
+def alarm_metrics(p: Pipeline, sources: list[str]) -> int:
+    """Metrics in all alarms (what CloudWatch bills): the poll-error alarm sums one per source."""
+    return sum(len(sources) if key == "poll_errors" else 1 for _, key, *_ in alarm_specs(p))
+
+
 def build(scope: Construct, p: Pipeline, *, stream: kinesis.IStream, producer: lambda_.IFunction,
           sources: list[str], flink_app: str, delivery_stream: str, etl_job: str, crawlers: list[str],
           alert_topic: sns.ITopic, dlq: sqs.IQueue, ops_topic: sns.ITopic) -> cw.Dashboard:
@@ -94,28 +126,7 @@ def build(scope: Construct, p: Pipeline, *, stream: kinesis.IStream, producer: l
         "glue_records_read": _metric("Glue", "glue.driver.aggregate.recordsRead", glue_job, "Sum", period),
         "athena_bytes": _metric("AWS/Athena", "ProcessedBytes", {"WorkGroup": p.athena.workgroup}, "Sum", period),
     }
-    gt, lt = cw.ComparisonOperator.GREATER_THAN_THRESHOLD, cw.ComparisonOperator.LESS_THAN_THRESHOLD
-    quiet, silent = cw.TreatMissingData.NOT_BREACHING, cw.TreatMissingData.BREACHING
-    alarms = [  # (id, metric, comparison, threshold, missing data, what it means)
-        ("StreamIteratorAge", "iterator_age", gt, a.iterator_age_s * 1000, quiet, "stream readers fall behind"),
-        ("ProducerPollErrors", "poll_errors", gt, 0, quiet, "a source API cannot be polled"),
-        ("FlinkHeartbeat", "flink_kpus", lt, 1, silent, "the Flink application is not running (reports nothing)"),
-        ("FlinkRestarts", "flink_restarts", gt, 0, quiet, "the Flink job restarted"),
-        ("FlinkFailedCheckpoints", "flink_failed_checkpoints", gt, 0, quiet, "Flink checkpoints fail"),
-        ("FlinkBehindLatest", "flink_behind", gt, a.flink_millis_behind_latest_s * 1000, quiet,
-         "the Flink job lags the stream"),
-        ("AlertsDeadLettered", "job_alertsDeadLettered", gt, 0, quiet,
-         "the Flink job could not publish alerts and sent them to the dead-letter queue"),
-        ("FirehoseFreshness", "firehose_freshness", gt, a.firehose_freshness_s, quiet, "raw data is late in S3"),
-        ("FirehoseDeliveryFailures", "firehose_success", lt, 1, quiet, "Firehose fails to deliver to S3"),
-        ("FirehoseActivePartitions", "firehose_partitions", gt, a.firehose_active_partitions, quiet,
-         "Firehose nears its active-partition limit (past it, records go to the error prefix)"),
-        ("GlueFailedTasks", "glue_failed_tasks", gt, 0, quiet, "Glue ETL tasks fail"),
-        ("ProducerErrors", "lambda_errors", gt, 0, quiet, "the producer Lambda fails"),
-        ("ProducerThrottles", "lambda_throttles", gt, 0, quiet, "the producer Lambda is throttled"),
-        ("AlertDeliveryFailures", "alerts_failed", gt, 0, quiet, "SNS cannot deliver alerts"),
-        ("AlertDeadLetters", "alerts_dead_letters", gt, 0, quiet, "undeliverable alerts wait in the dead-letter queue"),
-    ]
+    alarms = alarm_specs(p)
     notify = actions.SnsAction(ops_topic)
     for cid, key, op, threshold, missing, meaning in alarms:
         alarm = cw.Alarm(scope, f"Alarm{cid}", alarm_name=f"{p.project}-{cid}", metric=m[key], threshold=threshold,

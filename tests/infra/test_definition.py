@@ -200,3 +200,31 @@ def test_dashboard_reads_the_producers_metric_namespace():
     from producer.handler import NAMESPACE
 
     assert PRODUCER_NAMESPACE == NAMESPACE
+
+
+def test_firehose_ingestion_is_billed_in_5_kb_increments_per_record():
+    """"Ingestion pricing is tiered and billed per GB ingested in 5KB increments (a 3KB record is
+    billed as 5KB, a 12KB record is billed as 15KB)" (Amazon Data Firehose pricing,
+    https://aws.amazon.com/firehose/pricing/)."""
+    from infra.cost import GB, firehose_billed_gb
+
+    assert firehose_billed_gb(1, 100) == firehose_billed_gb(1, 5120) == 5120 / GB
+    assert firehose_billed_gb(1, 5121) == 2 * 5120 / GB
+    assert firehose_billed_gb(1000, 12 * 1024) == 1000 * 15 * 1024 / GB  # the pricing page's 12 KB example
+
+
+def test_readme_cost_tables_are_the_computed_ones():
+    """The cost in infra/README.md is `python -m infra.cost` for the region pipeline.yaml deploys to,
+    and README.md quotes its total and fixed part."""
+    from pathlib import Path
+
+    from infra.cost import PRICES, readme_tables, stack_estimate
+
+    p = config.load()
+    assert p.region in PRICES
+    root = Path(__file__).resolve().parents[2]
+    assert readme_tables(p) in (root / "infra" / "README.md").read_text()
+    lines = stack_estimate(p)
+    total, fixed = round(sum(x.usd for x in lines)), round(sum(x.fixed_usd for x in lines))
+    assert f"about {total} USD" in (root / "README.md").read_text()
+    assert f"{fixed} USD of it fixed" in (root / "README.md").read_text()
