@@ -9,6 +9,7 @@ column by column; the SQL is translated with sqlglot (`athena` -> `duckdb`).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -53,6 +54,13 @@ def arrow_type(t: str) -> pa.DataType:
         return pa.struct([pa.field(n, arrow_type(ty)) for n, ty in
                           (f.split(":", 1) for f in _split_top(inner))])
     raise AthenaError(f"unsupported column type {t!r}")
+
+
+def _as_declared(v, declared: str):
+    """A JSON value for a declared column: text for `string` (numbers and objects as JSON)."""
+    if declared == "string" and v is not None and not isinstance(v, str):
+        return json.dumps(v, separators=(",", ":"))
+    return v
 
 
 def _split_top(s: str) -> list[str]:
@@ -143,6 +151,9 @@ class LocalAthena:
                      for p in page["Partitions"]]
         else:
             parts = [(sd["Location"], [])]
+        if "parquet" not in serde.lower():
+            skip_malformed = sd["SerdeInfo"].get("Parameters", {}).get("ignore.malformed.json") == "true"
+            return self._json_dataset(schema, sd["Columns"], keys, parts, skip_malformed)
         paths, exprs = [], []
         for location, values in parts:
             cond = ds.scalar(True)
@@ -153,6 +164,29 @@ class LocalAthena:
                 exprs.append(cond)
         return ds.FileSystemDataset.from_paths(paths, schema=schema, format=fmt, filesystem=self.fs,
                                                partitions=exprs)
+
+    def _json_dataset(self, schema: pa.Schema, columns: list[dict], keys: list[dict], parts, skip_malformed: bool):
+        """JSON lines read as the OpenX SerDe reads them: by the declared columns, a `string`
+        column holding any JSON value as text (an object as its JSON); a line that is not a JSON
+        object skipped with `ignore.malformed.json`, else an error naming the file."""
+        rows = []
+        for location, values in parts:
+            for path in self._files(location):
+                with self.fs.open_input_stream(path) as f:  # gunzips a .gz by its extension
+                    body = f.read()
+                for n, line in enumerate(body.splitlines(), 1):
+                    try:
+                        rec = json.loads(line) if line.strip() else None
+                    except ValueError:
+                        rec = None
+                    if not isinstance(rec, dict):
+                        if line.strip() and not skip_malformed:
+                            raise AthenaError(f"HIVE_CURSOR_ERROR: Row is not a valid JSON Object ({path}, line {n})")
+                        continue
+                    row = {c["Name"]: _as_declared(rec.get(c["Name"]), c["Type"]) for c in columns}
+                    row.update({k["Name"]: v for k, v in zip(keys, values, strict=True)})
+                    rows.append(row)
+        return ds.dataset(pa.Table.from_pylist(rows, schema=schema))
 
     def _files(self, location: str) -> list[str]:
         base = location.removeprefix("s3://").rstrip("/")
