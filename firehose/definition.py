@@ -69,9 +69,14 @@ def extended_s3_destination(p: Pipeline, role_arn: str, bucket: str | None = Non
     }
 
 
+def static_prefix(prefix: str) -> str:
+    """The part of an S3 prefix before its first `!{...}` expression (what a writer's role may write under)."""
+    return prefix.split("!{", 1)[0]
+
+
 def raw_location(p: Pipeline) -> str:
     """The folder holding every delivered object: the prefix up to its first partition folder."""
-    static = p.firehose.prefix.split("!{", 1)[0]
+    static = static_prefix(p.firehose.prefix)
     return static[:static.rfind("/") + 1]
 
 

@@ -11,16 +11,12 @@ from aws_cdk import Aws, aws_iam as iam, aws_kinesis as kinesis, aws_kinesisfire
 from constructs import Construct
 
 from firehose import definition
+from firehose.definition import static_prefix
 from infra.components import lifetime
 from infra.components.iam import allow, log_group_arn, objects_under, suppress
 from vigia.config import Pipeline
 
 LOG_STREAM = "DestinationDelivery"
-
-
-def static_prefix(prefix: str) -> str:
-    """The part of an S3 prefix before its first `!{...}` expression: what the role may write under."""
-    return prefix.split("!{", 1)[0]
 
 
 def destination(p: Pipeline, bucket_arn: str, role_arn: str, log_group: str, log_stream: str) -> dict:

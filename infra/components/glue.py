@@ -21,7 +21,7 @@ from constructs import Construct
 from infra.artifacts import Artifacts
 from infra.components import definition
 from firehose import definition as firehose_definition
-from infra.components.firehose import static_prefix
+from firehose.definition import static_prefix
 from infra.components.iam import allow, log_group_arn, objects_under, suppress
 from vigia.config import Crawler, Pipeline
 

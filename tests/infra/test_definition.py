@@ -123,7 +123,7 @@ def test_severity_filter_lists_the_minimum_and_everything_above():
 
 
 def test_firehose_prefix_helper():
-    from infra.components.firehose import static_prefix
+    from firehose.definition import static_prefix
 
     assert static_prefix("raw/src=!{partitionKeyFromQuery:src}/dt=!{partitionKeyFromQuery:dt}/") == "raw/src="
     assert static_prefix("errors/!{firehose:error-output-type}/") == "errors/"
