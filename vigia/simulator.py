@@ -11,7 +11,8 @@ anomalous:
 - vibration: sustained high values for the whole episode,
 - humidity: a burst (three readings per tick).
 Independently, some readings carry an out-of-order `ts` (a few seconds back, within the watermark
-bound, or minutes back, i.e. late), and some items are invalid (missing fields, wrong types,
+bound, or minutes back, i.e. late: only readings of a normal sensor, so that no alert depends on
+whether a consumer still accepted them), and some items are invalid (missing fields, wrong types,
 non-numeric values, absurd timestamps).
 
 API:
@@ -144,7 +145,13 @@ class Timeline:
                 value = rng.uniform(45.0, 80.0)        # sustained vibration
         draw = rng.random()
         if draw < s.late_rate:
-            at -= timedelta(seconds=rng.uniform(60, MAX_LATE.total_seconds()))  # late for the watermark
+            late_at = at - timedelta(seconds=rng.uniform(60, MAX_LATE.total_seconds()))  # late for the watermark
+            late_episode = int((late_at - s.start).total_seconds() // s.episode_s)
+            # Only a normal sensor's reading arrives late, and only into a normal episode of it: a
+            # consumer may or may not still accept it (that depends on when its watermark moved),
+            # and either way no alert may change, so every run of a seed raises the same alerts.
+            if not anomalous and not self._anomalous(late_episode, sensor):
+                at = late_at
         elif draw < s.late_rate + s.out_of_order_rate:
             at -= timedelta(seconds=rng.uniform(0.5, 4.0))     # out of order, within the bound
         item = {

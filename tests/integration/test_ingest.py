@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import timedelta
 
 import boto3
 import pytest
@@ -224,3 +225,22 @@ def test_the_lambda_entry_point_polls_the_sources_it_is_given(sim_pipeline, tmp_
     result = producer.handler({"sources": ["simulator"]}, Context())
     assert result["source_items"] == len(items) and list(result["sources"]) == ["simulator"]
     assert sum(stream_event_ids(p).values()) == result["produced"] == sum(looks_valid(i) for i in items)
+
+
+def test_the_demo_stage_says_why_when_every_item_is_rejected(local_pipeline, aws_env, simulator_server, monkeypatch):
+    """A replay stamped long before the producer's age limit: the stage stops with the count and
+    the top reason, not a traceback further down the pipeline."""
+    from rich.console import Console
+
+    from vigia.demo import Demo
+    from vigia.stage import StageError
+
+    monkeypatch.setenv("VIGIA_MOTO_PORT", str(aws_env))  # the stage's foreign writer uses the default endpoint
+    settings = simulator.Settings(seed=5, count=200, invalid_rate=0,
+                                  start=clock.now() - timedelta(days=local_pipeline.producer.max_event_age_days + 5))
+    p = with_source(local_pipeline, "simulator", url=simulator_server(settings))
+    demo = Demo(p, settings, "unused", Console(quiet=True))
+    with pytest.raises(StageError) as err:
+        ingest.demo_stage(demo)
+    assert str(err.value).startswith("ingest: the producer put none of the 200 items")
+    assert "event_time too_old (200 items" in str(err.value) and demo.summary["rejected"] == 200
