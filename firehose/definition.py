@@ -10,10 +10,20 @@ from __future__ import annotations
 
 import re
 
+from vigia import contract
 from vigia.config import Pipeline
 
 JQ_ENGINE = "JQ-1.6"  # the only inline parsing engine Firehose documents
 MIB = 1024 * 1024
+# The raw objects as one table: gzip JSON lines read by the OpenX JSON SerDe, a malformed line
+# skipped instead of failing the query (Athena, "OpenX JSON SerDe": ignore.malformed.json).
+OPENX_JSON_SERDE = "org.openx.data.jsonserde.JsonSerDe"
+RAW_SERDE_PARAMETERS = {"ignore.malformed.json": "true"}
+TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
+TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+# Partitions added later copy the table's schema and SerDe instead of inferring their own
+# (AWS Glue developer guide, "Setting crawler configuration options": InheritFromTable).
+CRAWLER_INHERIT_FROM_TABLE = '{"Version":1.0,"CrawlerOutput":{"Partitions":{"AddOrUpdateBehavior":"InheritFromTable"}}}'
 
 
 def bucket_arn(bucket: str) -> str:
@@ -55,6 +65,43 @@ def extended_s3_destination(p: Pipeline, role_arn: str, bucket: str | None = Non
                 ]},
                 _delimiter_processor(f.delimiter),
             ],
+        },
+    }
+
+
+def static_prefix(prefix: str) -> str:
+    """The part of an S3 prefix before its first `!{...}` expression (what a writer's role may write under)."""
+    return prefix.split("!{", 1)[0]
+
+
+def raw_location(p: Pipeline) -> str:
+    """The folder holding every delivered object: the prefix up to its first partition folder."""
+    static = static_prefix(p.firehose.prefix)
+    return static[:static.rfind("/") + 1]
+
+
+def raw_table_name(p: Pipeline) -> str:
+    return raw_location(p).rstrip("/").rsplit("/", 1)[-1]
+
+
+def raw_table(p: Pipeline, bucket: str | None = None) -> dict:
+    """The raw table (a Glue TableInput, and CloudFormation's AWS::Glue::Table TableInput) declared
+    from the contract rather than inferred: one record whose `value` is "12.5" made an inferred
+    table unqueryable. Raw holds what writers put, so every contract column is a string (an object
+    reads as its JSON text): no record can make a query fail; typed, validated rows are gold's."""
+    location = f"s3://{bucket or p.buckets.raw}/{raw_location(p)}"
+    keys = [{"Name": k, "Type": "string"} for k in re.findall(r"([A-Za-z0-9_]+)=!\{partitionKeyFromQuery:", p.firehose.prefix)]
+    return {
+        "Name": raw_table_name(p),
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"classification": "json", "compressionType": p.firehose.compression.lower().replace("uncompressed", "none")},
+        "PartitionKeys": keys,
+        "StorageDescriptor": {
+            "Columns": [{"Name": c.name, "Type": "string"} for c in contract.columns()],
+            "Location": location,
+            "InputFormat": TEXT_INPUT,
+            "OutputFormat": TEXT_OUTPUT,
+            "SerdeInfo": {"SerializationLibrary": OPENX_JSON_SERDE, "Parameters": dict(RAW_SERDE_PARAMETERS)},
         },
     }
 

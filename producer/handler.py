@@ -19,7 +19,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from producer.adapters import ADAPTERS, MappingError
-from producer.cursors import CursorStore
+from producer.cursors import CursorConflict, CursorStore
 from producer.http import session
 from producer.kinesis_writer import KinesisWriter, Record
 from producer.rejects import Reject, RejectWriter
@@ -28,6 +28,7 @@ from vigia import clock, config, contract
 logger = Logger(service="producer")
 tracer = Tracer(service="producer")
 NAMESPACE = "Vigia"
+METRICS = ("ItemsPolled", "RecordsProduced", "ItemsRejected", "RecordsPutFailed", "RecordsRetried", "PollErrors")
 
 
 @dataclass
@@ -39,6 +40,7 @@ class SourceStats:
     put_failed: int = 0
     put_retried: int = 0
     pages: int = 0
+    overtaken: int = 0  # 1 when another run advanced the cursor first (this run then stopped)
     poll_error: str | None = None
 
     @property
@@ -67,9 +69,15 @@ class Producer:
         stats = SourceStats()
         adapter = ADAPTERS[source.type]
         try:
-            for page in adapter.fetch(self.http, source, self.cursors.get(source.name)):
+            cursor = self.cursors.get(source.name)
+            for page in adapter.fetch(self.http, source, cursor.value):
                 self._process_page(source, adapter, page, stats)
-                self.cursors.put(source.name, page.cursor)
+                cursor = self.cursors.put(source.name, page.cursor, cursor)
+        except CursorConflict:
+            # An overlapping run got there first and owns the source now; the page this run put
+            # is re-sent with the same event_ids, which downstream dedup drops.
+            stats.overtaken = 1
+            logger.warning("cursor advanced by another run; stopping", extra={"source": source.name})
         except Exception as err:  # one failing API must not stop the other sources
             stats.poll_error = f"{type(err).__name__}: {err}"
             logger.exception("poll failed", extra={"source": source.name})
@@ -126,9 +134,9 @@ def _reject(source: str, item_id: str | None, item: Any, kind: str, errors: list
 
 def _emit_metrics(source: str, stats: SourceStats) -> None:
     """One EMF metric per counter, dimensioned by source (CloudWatch parses these from the logs)."""
-    for name, value in (("ItemsPolled", stats.source_items), ("RecordsProduced", stats.produced),
-                        ("ItemsRejected", stats.rejected), ("RecordsPutFailed", stats.put_failed),
-                        ("RecordsRetried", stats.put_retried), ("PollErrors", int(stats.poll_error is not None))):
+    values = (stats.source_items, stats.produced, stats.rejected, stats.put_failed, stats.put_retried,
+              int(stats.poll_error is not None))
+    for name, value in zip(METRICS, values, strict=True):
         with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE,
                            default_dimensions={"service": "producer", "source": source}):
             pass

@@ -165,8 +165,11 @@ class Operations(Strict):
 
 class Flink(Strict):
     application: Annotated[str, Field(pattern=r"^[a-zA-Z0-9_.-]{1,128}$")]
-    parallelism: PositiveInt = 1
+    parallelism: PositiveInt = 1   # at most the shard count (a source subtask without a shard idles)
+    # The one place for checkpointing: the CDK app writes both into the service's
+    # CheckpointConfiguration; the local job reads them from here.
     checkpoint_interval_s: PositiveInt = 10
+    min_pause_between_checkpoints_s: Annotated[int, Field(ge=0)] = 5
     out_of_orderness_s: Annotated[int, Field(ge=0)] = 5
     idle_timeout_s: PositiveInt = 10
     # Watermarks advance in steps of at least this much event time (and at least this often): each
@@ -256,9 +259,10 @@ class Crawler(Strict):
 
     @model_validator(mode="after")
     def _incremental_logs_only(self) -> "Crawler":
-        # Documented: incremental crawls force update and delete behaviour to LOG.
-        if self.recrawl == "CRAWL_NEW_FOLDERS_ONLY" and self.schema_change.delete != "LOG":
-            raise ValueError("CRAWL_NEW_FOLDERS_ONLY requires schema_change.delete: LOG")
+        # CreateCrawler rejects an incremental crawl unless both behaviours are LOG
+        # (AWS Glue developer guide, "Scheduling incremental crawls for adding new partitions").
+        if self.recrawl == "CRAWL_NEW_FOLDERS_ONLY" and (self.schema_change.update, self.schema_change.delete) != ("LOG", "LOG"):
+            raise ValueError("CRAWL_NEW_FOLDERS_ONLY requires schema_change.update: LOG and schema_change.delete: LOG")
         return self
 
 
@@ -286,19 +290,23 @@ BUCKET_SUFFIX_ENV = "VIGIA_BUCKET_SUFFIX"  # set in AWS so that config.load() re
 
 class DeployProducer(Strict):
     memory_mib: Annotated[int, Field(ge=128, le=10240)] = 256
-    timeout_s: Annotated[int, Field(ge=1, le=900)] = 60  # at most the schedule's period: runs never overlap
-    reserved_concurrency: PositiveInt | None = None  # new accounts (limit 10) cannot reserve any
+    timeout_s: Annotated[int, Field(ge=1, le=900)] = 60  # at most the schedule's period
+    # One run at a time: EventBridge and async Lambda invocations are at-least-once, so without a
+    # reservation two runs can overlap. Reserving needs an account concurrency limit above 10
+    # (new accounts start at 10 and must keep 10 unreserved): then set null and rely on the
+    # conditional cursor writes alone (producer/cursors.py).
+    reserved_concurrency: Literal[1] | None = 1
     sources: list[str] | None = None  # polled in AWS; default: every non-simulator source
-    # source name -> Secrets Manager secret name holding its API key (never the key itself)
-    api_key_secrets: dict[str, Annotated[str, Field(pattern=r"^[a-zA-Z0-9/_+=.@-]{1,512}$")]] = {}
 
 
 class DeployFlink(Strict):
     parallelism_per_kpu: Annotated[int, Field(ge=1, le=8)] = 1
-    autoscaling: bool = True
+    # The service's autoscaling doubles the parallelism up to ParallelismPerKPU x the KPU limit
+    # (64) and has no maximum of its own, so with a provisioned stream it would raise the
+    # parallelism past the shard count: allowed only for on-demand streams (see Pipeline).
+    autoscaling: bool = False
     log_level: Literal["DEBUG", "INFO", "WARN", "ERROR"] = "INFO"
     metrics_level: Literal["APPLICATION", "OPERATOR", "PARALLELISM", "TASK"] = "APPLICATION"
-    min_pause_between_checkpoints_s: Annotated[int, Field(ge=0)] = 5
 
 
 class DeployGlue(Strict):
@@ -307,6 +315,9 @@ class DeployGlue(Strict):
     timeout_min: Annotated[int, Field(ge=1, le=2880)] = 60
     schedule: Annotated[str, Field(pattern=r"^cron\(.+\)$")] = "cron(15 * * * ? *)"  # hourly ETL
     raw_crawler_schedule: Annotated[str, Field(pattern=r"^cron\(.+\)$")] = "cron(5 0 * * ? *)"
+    # The gold crawler only brings schema changes into the catalog: the ETL registers the
+    # partitions it writes, so a daily crawl is enough.
+    gold_crawler_schedule: Annotated[str, Field(pattern=r"^cron\(.+\)$")] = "cron(45 0 * * ? *)"
 
 
 class DeployLifecycle(Strict):
@@ -326,6 +337,8 @@ class DeployAlarms(Strict):
     iterator_age_s: PositiveInt = 300          # stream readers fall this far behind
     flink_millis_behind_latest_s: PositiveInt = 120
     firehose_freshness_s: PositiveInt = 900    # oldest record not yet in S3
+    # Firehose allows 500 active partitions by default; more go to the error prefix.
+    firehose_active_partitions: Annotated[int, Field(ge=1, le=500)] = 400
     period_s: Literal[60, 300, 900, 3600] = 300
 
 
@@ -365,18 +378,26 @@ class Pipeline(Strict):
             if self.metrics and rule.metric not in self.metrics:
                 raise ValueError(f"rules[{i}] ({rule.name}): metric {rule.metric!r} is not declared under 'metrics'")
         source_names = [s.name for s in self.producer.sources]
-        for name in [*(self.deploy.producer.sources or []), *self.deploy.producer.api_key_secrets]:
+        for name in self.deploy.producer.sources or []:
             if name not in source_names:
                 raise ValueError(f"deploy.producer: source {name!r} is not defined under producer.sources {source_names}")
-        period = _rate_seconds(self.producer.schedule)
+        period = rate_seconds(self.producer.schedule)
         if period is not None and self.deploy.producer.timeout_s > period:
             # Two runs at once would read and advance the same cursors.
             raise ValueError(f"deploy.producer.timeout_s ({self.deploy.producer.timeout_s}) must not exceed the "
                              f"period of producer.schedule {self.producer.schedule!r} ({period} s)")
+        if self.stream.mode == "provisioned":
+            shards = self.stream.shard_count
+            if self.flink.parallelism > shards:
+                raise ValueError(f"flink.parallelism ({self.flink.parallelism}) must not exceed stream.shard_count "
+                                 f"({shards}): a source subtask without a shard idles and costs a KPU")
+            if self.deploy.flink.autoscaling:
+                raise ValueError("deploy.flink.autoscaling must be false with a provisioned stream: the service "
+                                 f"would scale the parallelism past stream.shard_count ({shards})")
         return self
 
 
-def _rate_seconds(schedule: str) -> int | None:
+def rate_seconds(schedule: str) -> int | None:
     """The period of an EventBridge `rate(N unit)` expression in seconds (None for cron)."""
     m = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", schedule)
     if not m:

@@ -10,51 +10,21 @@ from __future__ import annotations
 from aws_cdk import Aws, aws_iam as iam, aws_kinesis as kinesis, aws_kinesisfirehose as kfh, aws_logs as logs, aws_s3 as s3
 from constructs import Construct
 
+from firehose import definition
+from firehose.definition import static_prefix
 from infra.components import lifetime
 from infra.components.iam import allow, log_group_arn, objects_under, suppress
 from vigia.config import Pipeline
 
-JQ_ENGINE = "JQ-1.6"  # the JQ version Firehose documents for inline parsing
 LOG_STREAM = "DestinationDelivery"
 
 
-def static_prefix(prefix: str) -> str:
-    """The part of an S3 prefix before its first `!{...}` expression: what the role may write under."""
-    return prefix.split("!{", 1)[0]
-
-
-def delimiter_processor(delimiter: str) -> dict:
-    """AppendDelimiterToRecord appends a newline when given no parameter (Firehose's "new line
-    delimiter" option, and what CDK's own AppendDelimiterToRecordProcessor emits); any other
-    delimiter is passed escaped, as the API's string parameters are (`\\t`, `,`)."""
-    if delimiter == "\n":
-        return {"Type": "AppendDelimiterToRecord"}
-    return {"Type": "AppendDelimiterToRecord", "Parameters": [
-        {"ParameterName": "Delimiter", "ParameterValue": delimiter.encode("unicode_escape").decode("ascii")}]}
-
-
 def destination(p: Pipeline, bucket_arn: str, role_arn: str, log_group: str, log_stream: str) -> dict:
-    """ExtendedS3DestinationConfiguration (CloudFormation property names) for the definition."""
-    f = p.firehose
-    return {
-        "BucketARN": bucket_arn,
-        "RoleARN": role_arn,
-        "Prefix": f.prefix,
-        "ErrorOutputPrefix": f.error_output_prefix,
-        "CompressionFormat": f.compression,
-        "FileExtension": f.file_extension,  # the Glue job's reader picks gzip from the extension
-        "BufferingHints": {"SizeInMBs": f.buffering.size_mib, "IntervalInSeconds": f.buffering.interval_s},
-        "DynamicPartitioningConfiguration": {"Enabled": True,
-                                             "RetryOptions": {"DurationInSeconds": f.processing_retry_s}},
-        "ProcessingConfiguration": {"Enabled": True, "Processors": [
-            {"Type": "MetadataExtraction", "Parameters": [
-                {"ParameterName": "MetadataExtractionQuery", "ParameterValue": f.partition_query},
-                {"ParameterName": "JsonParsingEngine", "ParameterValue": JQ_ENGINE}]},
-            delimiter_processor(f.delimiter),
-        ]},
-        "CloudWatchLoggingOptions": {"Enabled": True, "LogGroupName": log_group, "LogStreamName": log_stream},
-        "S3BackupMode": "Disabled",
-    }
+    """ExtendedS3DestinationConfiguration: firehose.definition's (which the local delivery runs),
+    with the deployed bucket and the delivery logs."""
+    return {**definition.extended_s3_destination(p, role_arn), "BucketARN": bucket_arn,
+            "CloudWatchLoggingOptions": {"Enabled": True, "LogGroupName": log_group, "LogStreamName": log_stream},
+            "S3BackupMode": "Disabled"}
 
 
 def build(scope: Construct, p: Pipeline, stream: kinesis.IStream, raw: s3.IBucket) -> kfh.CfnDeliveryStream:

@@ -91,11 +91,14 @@ def build(scope: Construct, p: Pipeline, art: Artifacts, stream: kinesis.IStream
                 kda.CfnApplication.PropertyGroupProperty(property_group_id=JOB_GROUP,
                                                          property_map=job_properties(p, stream, topic, dlq, raw)),
             ]),
+            # Checkpointing and parallelism live here, in the service's configuration, and nowhere in
+            # the job (which reads the same definition only when it runs locally). Autoscaling has no
+            # maximum, so vigia.config allows it only where the shard count cannot be exceeded.
             flink_application_configuration=kda.CfnApplication.FlinkApplicationConfigurationProperty(
                 checkpoint_configuration=kda.CfnApplication.CheckpointConfigurationProperty(
                     configuration_type="CUSTOM", checkpointing_enabled=True,
                     checkpoint_interval=f.checkpoint_interval_s * 1000,
-                    min_pause_between_checkpoints=d.min_pause_between_checkpoints_s * 1000),
+                    min_pause_between_checkpoints=f.min_pause_between_checkpoints_s * 1000),
                 monitoring_configuration=kda.CfnApplication.MonitoringConfigurationProperty(
                     configuration_type="CUSTOM", log_level=d.log_level, metrics_level=d.metrics_level),
                 parallelism_configuration=kda.CfnApplication.ParallelismConfigurationProperty(

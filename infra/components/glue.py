@@ -1,27 +1,59 @@
-"""Glue: the database, the raw -> gold ETL job (Glue 5.0, bookmarks on), the raw and gold
-crawlers, and a workflow whose triggers run the ETL on a schedule and the gold crawler after
-each successful ETL run. One role for the job and one per crawler, each limited to its paths.
+"""Glue: the database, the raw table (declared from the contract), the raw -> gold ETL job
+(Glue 5.0, bookmarks on), the raw and gold crawlers, and a workflow whose trigger runs the ETL on
+a schedule. One role for the job and one per crawler, each limited to its paths.
+
+The ETL registers the gold partitions it writes (BatchCreatePartition), so the gold crawler runs
+only for schema changes, daily; the raw crawler only adds raw partitions (an incremental crawl,
+which CreateCrawler accepts only with LOG/LOG), inheriting the declared table's schema.
+Crawlers create partition indexes by default, so their roles may (AWS Glue developer guide,
+"Working with partition indexes": glue:CreatePartitionIndex, glue:GetPartitionIndexes).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from importlib import metadata
 
 from aws_cdk import Aws, aws_glue as glue, aws_iam as iam, aws_kms as kms, aws_s3 as s3, aws_s3_assets as assets
 from constructs import Construct
 
 from infra.artifacts import Artifacts
 from infra.components import definition
-from infra.components.firehose import static_prefix
+from firehose import definition as firehose_definition
+from firehose.definition import static_prefix
 from infra.components.iam import allow, log_group_arn, objects_under, suppress
 from vigia.config import Crawler, Pipeline
 
 GLUE_VERSION = "5.0"
 TEMP_PREFIX = "glue-temp/"
 GLUE_LOGS = "/aws-glue/*"
-# What the shared vigia modules import and Glue 5.0 lacks; Glue installs them from PyPI at start.
-# One comma-separated value, so no version ranges: the ',' in ">=2.6,<3" would split a requirement.
-ADDITIONAL_PYTHON_MODULES = ["pydantic>=2.6", "jsonschema>=4.20", "PyYAML>=6"]
+# What the shared vigia modules import and Glue 5.0 lacks; Glue pip-installs them at each start.
+GLUE_REQUIREMENTS = ("pydantic", "jsonschema", "PyYAML")
+CRAWLER_CATALOG_ACTIONS = ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:CreateTable",
+                           "glue:UpdateTable", "glue:GetPartition", "glue:GetPartitions",
+                           "glue:BatchCreatePartition", "glue:BatchGetPartition", "glue:UpdatePartition",
+                           "glue:BatchUpdatePartition", "glue:CreatePartitionIndex", "glue:GetPartitionIndexes"]
+# The ETL registers each gold partition it writes, once (idempotent BatchCreatePartition).
+ETL_CATALOG_ACTIONS = ["glue:GetTable", "glue:BatchCreatePartition"]
+
+
+def python_modules(requirements=GLUE_REQUIREMENTS) -> list[str]:
+    """`--additional-python-modules`: each requirement and everything it needs, pinned (`==`) to
+    the version installed here, the one the tests ran; unpinned, each job start would resolve
+    anew from the index (billed start-up time, results that change between runs)."""
+    pins: dict[str, str] = {}
+    todo = list(requirements)
+    while todo:
+        dist = metadata.distribution(todo.pop())
+        name = dist.metadata["Name"]
+        if name.lower() in pins:
+            continue
+        pins[name.lower()] = f"{name}=={dist.version}"
+        for req in dist.requires or []:
+            if "extra ==" not in req.partition(";")[2]:
+                todo.append(re.match(r"[A-Za-z0-9_.-]+", req).group(0))
+    return sorted(pins.values(), key=str.lower)
 
 
 @dataclass(frozen=True)
@@ -32,9 +64,12 @@ class Batch:
     roles: dict[str, iam.Role]  # "etl" and each crawler's name
 
 
-def catalog_arns(database: str) -> list[str]:
+def catalog_arns(database: str, tables: list[str] | None = None) -> list[str]:
+    """The catalog, the database and its tables (all, or the ones named): what a catalog call on a
+    table is authorised against."""
     base = f"arn:aws:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}"
-    return [f"{base}:catalog", f"{base}:database/{database}", f"{base}:table/{database}/*"]
+    return [f"{base}:catalog", f"{base}:database/{database}",
+            *([f"{base}:table/{database}/{t}" for t in tables] if tables else [f"{base}:table/{database}/*"])]
 
 
 def crawler_paths(p: Pipeline, c: Crawler) -> list[str]:
@@ -49,8 +84,12 @@ def build(scope: Construct, p: Pipeline, art: Artifacts, raw: s3.IBucket, gold: 
           artifacts: s3.IBucket, key: kms.IKey) -> Batch:
     pipeline_uri = definition.build(scope, p, artifacts)
     g = p.glue
-    glue.CfnDatabase(scope, "GlueDatabase", catalog_id=Aws.ACCOUNT_ID,
-                     database_input=glue.CfnDatabase.DatabaseInputProperty(name=g.database))
+    database = glue.CfnDatabase(scope, "GlueDatabase", catalog_id=Aws.ACCOUNT_ID,
+                                database_input=glue.CfnDatabase.DatabaseInputProperty(name=g.database))
+    raw_table = glue.CfnTable(scope, "RawTable", catalog_id=Aws.ACCOUNT_ID, database_name=g.database,
+                              table_input=glue.CfnTable.TableInputProperty(name=firehose_definition.raw_table_name(p)))
+    raw_table.add_property_override("TableInput", firehose_definition.raw_table(p, raw.bucket_name))
+    raw_table.node.add_dependency(database)
     security = glue.CfnSecurityConfiguration(
         scope, "GlueSecurity", name=f"{p.project}-glue",
         encryption_configuration=glue.CfnSecurityConfiguration.EncryptionConfigurationProperty(
@@ -74,17 +113,14 @@ def build(scope: Construct, p: Pipeline, art: Artifacts, raw: s3.IBucket, gold: 
     allow(etl_role, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [gold.arn_for_objects("*")])
     allow(etl_role, ["s3:ListBucket"], [artifacts.bucket_arn], StringLike={"s3:prefix": [f"{TEMP_PREFIX}*"]})
     allow(etl_role, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [artifacts.arn_for_objects(f"{TEMP_PREFIX}*")])
-    allow(etl_role, ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:CreateTable", "glue:UpdateTable",
-                     "glue:GetPartition", "glue:GetPartitions", "glue:BatchCreatePartition", "glue:CreatePartition",
-                     "glue:UpdatePartition"], catalog_arns(g.database))
+    allow(etl_role, ETL_CATALOG_ACTIONS, catalog_arns(g.database, list(g.tables.model_dump().values())))
     # --enable-metrics: the job publishes its metrics itself; PutMetricData has no resource ARN.
     allow(etl_role, ["cloudwatch:PutMetricData"], ["*"], StringEquals={"cloudwatch:namespace": "Glue"})
     suppress(etl_role, "AwsSolutions-IAM5",
-             "The ETL reads run-time object names under raw/, rewrites gold partitions, uses a temp prefix and "
-             "manages the tables of its own database; PutMetricData is limited by namespace condition.",
+             "The ETL reads run-time object names under raw/, rewrites gold partitions and uses a temp prefix; "
+             "PutMetricData is limited by namespace condition.",
              applies_to=[objects_under(raw, raw_prefix), objects_under(gold, ""),
                          objects_under(artifacts, TEMP_PREFIX), "Resource::*",
-                         f"Resource::arn:aws:glue:<AWS::Region>:<AWS::AccountId>:table/{g.database}/*",
                          f"Resource::arn:aws:logs:<AWS::Region>:<AWS::AccountId>:log-group:{GLUE_LOGS}"])
     d = p.deploy.glue
     job = glue.CfnJob(
@@ -103,7 +139,7 @@ def build(scope: Construct, p: Pipeline, art: Artifacts, raw: s3.IBucket, gold: 
         default_arguments={
             "--job-bookmark-option": "job-bookmark-enable",
             "--extra-py-files": libs.s3_object_url,
-            "--additional-python-modules": ",".join(ADDITIONAL_PYTHON_MODULES),
+            "--additional-python-modules": ",".join(python_modules()),
             "--TempDir": f"s3://{artifacts.bucket_name}/{TEMP_PREFIX}",
             "--enable-metrics": "true",
             "--enable-observability-metrics": "true",
@@ -119,9 +155,7 @@ def build(scope: Construct, p: Pipeline, art: Artifacts, raw: s3.IBucket, gold: 
         paths = crawler_paths(p, c)
         allow(role, ["s3:ListBucket"], [bucket.bucket_arn])
         allow(role, ["s3:GetObject"], [bucket.arn_for_objects(f"{path}*") for path in paths])
-        allow(role, ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:CreateTable", "glue:UpdateTable",
-                     "glue:GetPartition", "glue:GetPartitions", "glue:BatchCreatePartition",
-                     "glue:BatchGetPartition", "glue:UpdatePartition", "glue:BatchUpdatePartition",
+        allow(role, [*CRAWLER_CATALOG_ACTIONS,
                      *(["glue:DeleteTable", "glue:BatchDeletePartition"] if c.schema_change.delete == "DELETE_FROM_DATABASE" else [])],
               catalog_arns(g.database))
         suppress(role, "AwsSolutions-IAM5",
@@ -140,24 +174,19 @@ def build(scope: Construct, p: Pipeline, art: Artifacts, raw: s3.IBucket, gold: 
                 update_behavior=c.schema_change.update, delete_behavior=c.schema_change.delete),
             recrawl_policy=glue.CfnCrawler.RecrawlPolicyProperty(recrawl_behavior=c.recrawl),
             crawler_security_configuration=security.ref,
-            # The raw crawler runs on its own schedule; the gold crawler runs after the ETL (workflow).
-            schedule=glue.CfnCrawler.ScheduleProperty(schedule_expression=d.raw_crawler_schedule)
-            if c.bucket == "raw" else None,
+            # Raw partitions copy the declared table's schema and SerDe; gold's schema is the crawl's.
+            configuration=firehose_definition.CRAWLER_INHERIT_FROM_TABLE if c.bucket == "raw" else None,
+            schedule=glue.CfnCrawler.ScheduleProperty(
+                schedule_expression=d.raw_crawler_schedule if c.bucket == "raw" else d.gold_crawler_schedule),
         )
+        if c.bucket == "raw":
+            crawlers[c.name].node.add_dependency(raw_table)
 
     workflow = glue.CfnWorkflow(scope, "BatchWorkflow", name=f"{p.project}-raw-to-gold",
-                                description="Scheduled ETL, then the gold crawler on success")
+                                description="Scheduled ETL; it registers the gold partitions it writes")
     glue.CfnTrigger(scope, "EtlSchedule", name=f"{p.project}-etl-schedule", type="SCHEDULED",
-                            schedule=d.schedule, start_on_creation=True, workflow_name=workflow.ref,
-                            actions=[glue.CfnTrigger.ActionProperty(job_name=job.ref)])
-    gold_crawlers = [crawlers[c.name] for c in g.crawlers if c.bucket == "gold"]
-    if gold_crawlers:
-        glue.CfnTrigger(
-            scope, "GoldCrawlAfterEtl", name=f"{p.project}-gold-crawl-after-etl", type="CONDITIONAL",
-            start_on_creation=True, workflow_name=workflow.ref,
-            predicate=glue.CfnTrigger.PredicateProperty(conditions=[glue.CfnTrigger.ConditionProperty(
-                job_name=job.ref, logical_operator="EQUALS", state="SUCCEEDED")]),
-            actions=[glue.CfnTrigger.ActionProperty(crawler_name=cr.ref) for cr in gold_crawlers])
+                    schedule=d.schedule, start_on_creation=True, workflow_name=workflow.ref,
+                    actions=[glue.CfnTrigger.ActionProperty(job_name=job.ref)])
     return Batch(job=job, crawlers=crawlers, workflow=workflow, roles=roles)
 
 

@@ -1,8 +1,15 @@
 """The producer Lambda (Powertools logger/metrics/tracer), its EventBridge schedule and its role.
 
 The handler polls the sources named in the schedule's input (`{"sources": [...]}`); by default
-every source except the laptop-only simulator. API keys come from Secrets Manager: the function
-gets the secret ARNs (never values) in VIGIA_API_KEY_SECRETS and may read only those secrets.
+every source except the laptop-only simulator. None of the sources needs an API key, so the
+function has no secret to read.
+
+One run at a time: EventBridge invokes Lambda asynchronously, at least once, and a throttled
+event is retried for up to 6 hours unless MaximumEventAgeInSeconds says otherwise (Lambda
+developer guide, "Asynchronous invocation"; "Configuring reserved concurrency"). So the function
+reserves `deploy.producer.reserved_concurrency` (1), keeps an event at most one schedule period
+(the next run catches up from the cursor anyway) and does not retry; the cursor's conditional
+writes cover what is left (producer/cursors.py).
 """
 
 from __future__ import annotations
@@ -10,14 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import (Aws, Duration, Stack, aws_events as events, aws_events_targets as targets, aws_iam as iam,
+from aws_cdk import (Duration, aws_events as events, aws_events_targets as targets, aws_iam as iam,
                      aws_kinesis as kinesis, aws_lambda as lambda_, aws_s3 as s3)
 from constructs import Construct
 
 from infra.components import lifetime
 from infra.components.iam import allow, objects_under, suppress
 from infra.naming import BUCKET_SUFFIX_ENV, bucket_suffix
-from vigia.config import Pipeline
+from vigia.config import Pipeline, rate_seconds
 
 HANDLER = "producer.handler.handler"
 RUNTIME = lambda_.Runtime.PYTHON_3_12  # the same Python as the Flink 2.2 runtime; wheels built for it
@@ -42,8 +49,8 @@ def build(scope: Construct, p: Pipeline, code_dir: Path, stream: kinesis.IStream
     log_group = lifetime.log_group(scope, "ProducerLogs", f"/aws/lambda/{name}", p)
     role = iam.Role(scope, "ProducerRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                     description="Producer Lambda: poll APIs, write to the stream, rejects and cursors")
-    secrets = {src: f"arn:aws:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:secret:{secret}-??????"
-               for src, secret in p.deploy.producer.api_key_secrets.items()}
+    # An event older than one period is superseded by the next scheduled run (60 s is Lambda's minimum).
+    max_event_age = max(60, min(rate_seconds(p.producer.schedule) or 3600, 21600))
     fn = lambda_.Function(
         scope, "Producer",
         function_name=name,
@@ -56,12 +63,12 @@ def build(scope: Construct, p: Pipeline, code_dir: Path, stream: kinesis.IStream
         reserved_concurrent_executions=p.deploy.producer.reserved_concurrency,
         # No async retries: a retry could overlap the next scheduled run, which catches up anyway.
         retry_attempts=0,
+        max_event_age=Duration.seconds(max_event_age),
         tracing=lambda_.Tracing.ACTIVE,
         log_group=log_group,
         environment={
             BUCKET_SUFFIX_ENV: bucket_suffix(p),
             "POWERTOOLS_SERVICE_NAME": "producer",
-            "VIGIA_API_KEY_SECRETS": Stack.of(scope).to_json_string(secrets),
         },
     )
     suppress(fn, "AwsSolutions-L1",
@@ -76,17 +83,13 @@ def build(scope: Construct, p: Pipeline, code_dir: Path, stream: kinesis.IStream
           StringLike={"s3:prefix": [f"{p.producer.cursor_prefix}*"]})
     allow(role, ["logs:CreateLogStream", "logs:PutLogEvents"], [log_group.log_group_arn])
     allow(role, ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"])
-    if secrets:
-        allow(role, ["secretsmanager:GetSecretValue"], list(secrets.values()))
     rule = events.Rule(scope, "ProducerSchedule", schedule=events.Schedule.expression(p.producer.schedule),
                        description=f"Poll {', '.join(aws_sources(p))}")
     rule.add_target(targets.LambdaFunction(fn, event=events.RuleTargetInput.from_object({"sources": aws_sources(p)}),
                                            retry_attempts=0))  # the next scheduled run catches up from the cursor
     suppress(role, "AwsSolutions-IAM5",
-             "Object keys under the rejects/cursor prefixes are created at run time; X-Ray trace APIs and the "
-             "6-character Secrets Manager ARN suffix do not allow a narrower resource.",
+             "Object keys under the rejects/cursor prefixes are created at run time; X-Ray trace APIs do not "
+             "allow a narrower resource.",
              applies_to=[objects_under(raw, p.producer.rejects_prefix), objects_under(artifacts, p.producer.cursor_prefix),
-                         "Resource::*",
-                         *[f"Resource::arn:aws:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:{s}-??????"
-                           for s in p.deploy.producer.api_key_secrets.values()]])
+                         "Resource::*"])
     return Producer(function=fn, role=role, schedule=rule)

@@ -16,7 +16,6 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # 
 
 from vigia import config  # noqa: E402
 
-SECRET = "vigia/usgs-api-key"
 RUN_OPTIONS = {"python": "main.py", "jarfile": "lib/vigia-kinesis-connector.jar", "pyFiles": "python-packages/"}
 QUERIES = {"hourly_rollup": "SELECT entity_id, count(*) FROM entity_metric_hourly GROUP BY 1",
            "freshness": "SELECT source, max(event_time) FROM events GROUP BY 1"}
@@ -39,6 +38,9 @@ class Synth:
         assert len(found) == 1, f"expected one {cfn_type}, found {sorted(found)}"
         return next(iter(found.values()))["Properties"]
 
+    def one_where(self, cfn_type: str, **props) -> dict:
+        return self.template["Resources"][self.logical_id(cfn_type, **props)]["Properties"]
+
     def logical_id(self, cfn_type: str, **props) -> str:
         """The logical ID of the one resource of `cfn_type` whose properties include `props`."""
         ids = [k for k, v in self.resources(cfn_type).items()
@@ -52,13 +54,6 @@ class Synth:
             if {"Ref": role_id} in pol["Properties"]["Roles"]:
                 out += pol["Properties"]["PolicyDocument"]["Statement"]
         return out
-
-
-def pipeline_with_secret() -> config.Pipeline:
-    """The repo's definition plus one API-key secret, to check how secrets are granted."""
-    data = config.load().model_dump(mode="json")
-    data["deploy"]["producer"]["api_key_secrets"] = {"usgs": SECRET}
-    return config.parse(data)
 
 
 def placeholder_artifacts(root: Path):
@@ -86,7 +81,7 @@ def synth(tmp_path_factory) -> Synth:
 
     root = tmp_path_factory.mktemp("infra")
     artifacts = placeholder_artifacts(root / "artifacts")
-    p = pipeline_with_secret()
+    p = config.load()
     outdir = root / "cdk.out"
     app, stack = build(p, artifacts, outdir)
     app.synth()  # raises if cdk-nag reports an unacknowledged finding

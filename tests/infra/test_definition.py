@@ -20,10 +20,73 @@ def test_unknown_deploy_key_is_rejected_with_its_path():
         config.parse(data)
 
 
-def test_api_key_secret_for_an_undefined_source_names_the_source():
-    data = _with(producer={"api_key_secrets": {"nosuch": "vigia/key"}})
+def test_a_deployed_source_must_be_defined():
+    data = _with(producer={"sources": ["nosuch"]})
     with pytest.raises(config.ConfigError, match="source 'nosuch' is not defined under producer.sources"):
         config.parse(data)
+
+
+@pytest.mark.parametrize("update, delete", [("UPDATE_IN_DATABASE", "LOG"), ("LOG", "DEPRECATE_IN_DATABASE")])
+def test_incremental_crawls_only_log_schema_changes(update, delete):
+    """CreateCrawler rejects RecrawlBehavior CRAWL_NEW_FOLDERS_ONLY unless UpdateBehavior and
+    DeleteBehavior are both LOG (InvalidInputException): AWS Glue developer guide, "Scheduling
+    incremental crawls for adding new partitions", https://docs.aws.amazon.com/glue/latest/dg/incremental-crawls.html"""
+    data = config.load().model_dump(mode="json")
+    raw = next(c for c in data["glue"]["crawlers"] if c["recrawl"] == "CRAWL_NEW_FOLDERS_ONLY")
+    raw["schema_change"] = {"update": update, "delete": delete}
+    with pytest.raises(config.ConfigError, match="CRAWL_NEW_FOLDERS_ONLY requires schema_change.update: LOG"):
+        config.parse(data)
+    raw["recrawl"] = "CRAWL_EVERYTHING"
+    config.parse(data)
+
+
+def test_flink_parallelism_is_capped_at_the_shard_count():
+    """Each Kinesis shard is read by one source subtask; subtasks beyond the shard count idle and
+    still take a KPU. Autoscaling raises the parallelism "up to ParallelismPerKPU times the maximum
+    KPUs for the application" with no maximum of its own (Managed Service for Apache Flink API,
+    ParallelismConfiguration, https://docs.aws.amazon.com/managed-flink/latest/apiv2/API_ParallelismConfiguration.html),
+    so it is refused with a provisioned stream."""
+    data = config.load().model_dump(mode="json")
+    data["flink"]["parallelism"] = data["stream"]["shard_count"] + 1
+    with pytest.raises(config.ConfigError, match=r"flink.parallelism \(3\) must not exceed stream.shard_count \(2\)"):
+        config.parse(data)
+    data["flink"]["parallelism"] = 1
+    data["deploy"]["flink"]["autoscaling"] = True
+    with pytest.raises(config.ConfigError, match="autoscaling must be false with a provisioned stream"):
+        config.parse(data)
+    data["stream"] = {**data["stream"], "mode": "on_demand", "shard_count": None}
+    assert config.parse(data).deploy.flink.autoscaling is True
+
+
+def test_the_default_sizes_are_the_smallest():
+    """One Flink subtask reads both shards (the connector keeps per-shard watermarks): one KPU
+    fewer; one producer run at a time."""
+    p = config.load()
+    assert p.flink.parallelism == 1 and p.deploy.flink.parallelism_per_kpu == 1
+    assert p.deploy.flink.autoscaling is False
+    assert p.deploy.producer.reserved_concurrency == 1
+
+
+def test_glue_modules_are_pinned_with_everything_they_need():
+    """`--additional-python-modules` is pip-installed at every job start (AWS Glue developer guide,
+    "Using Python libraries with AWS Glue", https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-python-libraries.html):
+    each module and its requirements pinned to the version the tests ran with."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    from infra.components.glue import GLUE_REQUIREMENTS, python_modules
+
+    pins = dict(m.split("==") for m in python_modules())
+    assert all("," not in m and ">" not in m and "<" not in m for m in python_modules())
+    assert {r.lower() for r in GLUE_REQUIREMENTS} <= {n.lower() for n in pins}
+    pinned = {canonicalize_name(n) for n in pins}
+    for name, version in pins.items():
+        assert metadata.version(name) == version
+        for req in map(Requirement, metadata.requires(name) or []):
+            if not (req.marker and "extra" in str(req.marker)):
+                assert canonicalize_name(req.name) in pinned, (name, str(req))
 
 
 def test_producer_timeout_must_fit_in_the_schedule_period():
@@ -61,14 +124,12 @@ def test_severity_filter_lists_the_minimum_and_everything_above():
     assert severities_at_least("critical") == ["critical"]
 
 
-def test_firehose_prefix_and_delimiter_helpers():
-    from infra.components.firehose import delimiter_processor, static_prefix
+def test_firehose_prefix_helper():
+    from firehose.definition import static_prefix
 
     assert static_prefix("raw/src=!{partitionKeyFromQuery:src}/dt=!{partitionKeyFromQuery:dt}/") == "raw/src="
     assert static_prefix("errors/!{firehose:error-output-type}/") == "errors/"
     assert static_prefix("plain/path/") == "plain/path/"
-    assert delimiter_processor("\n") == {"Type": "AppendDelimiterToRecord"}
-    assert delimiter_processor("\t")["Parameters"] == [{"ParameterName": "Delimiter", "ParameterValue": "\\t"}]
 
 
 def test_missing_artifacts_name_the_make_target(tmp_path):
@@ -141,3 +202,31 @@ def test_dashboard_reads_the_producers_metric_namespace():
     from producer.handler import NAMESPACE
 
     assert PRODUCER_NAMESPACE == NAMESPACE
+
+
+def test_firehose_ingestion_is_billed_in_5_kb_increments_per_record():
+    """"Ingestion pricing is tiered and billed per GB ingested in 5KB increments (a 3KB record is
+    billed as 5KB, a 12KB record is billed as 15KB)" (Amazon Data Firehose pricing,
+    https://aws.amazon.com/firehose/pricing/)."""
+    from infra.cost import GB, firehose_billed_gb
+
+    assert firehose_billed_gb(1, 100) == firehose_billed_gb(1, 5120) == 5120 / GB
+    assert firehose_billed_gb(1, 5121) == 2 * 5120 / GB
+    assert firehose_billed_gb(1000, 12 * 1024) == 1000 * 15 * 1024 / GB  # the pricing page's 12 KB example
+
+
+def test_readme_cost_tables_are_the_computed_ones():
+    """The cost in infra/README.md is `python -m infra.cost` for the region pipeline.yaml deploys to,
+    and README.md quotes its total and fixed part."""
+    from pathlib import Path
+
+    from infra.cost import PRICES, readme_tables, stack_estimate
+
+    p = config.load()
+    assert p.region in PRICES
+    root = Path(__file__).resolve().parents[2]
+    assert readme_tables(p) in (root / "infra" / "README.md").read_text()
+    lines = stack_estimate(p)
+    total, fixed = round(sum(x.usd for x in lines)), round(sum(x.fixed_usd for x in lines))
+    assert f"about {total} USD" in (root / "README.md").read_text()
+    assert f"{fixed} USD of it fixed" in (root / "README.md").read_text()

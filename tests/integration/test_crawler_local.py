@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import gzip
 import io
-import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from vigia import contract
 from vigia.local import aws
+from vigia.local.athena import LocalAthena
 from vigia.local.crawler import LocalCrawler
 from vigia.local.variants import with_settings
 
@@ -80,24 +81,42 @@ def test_parquet_tables_new_partitions_and_new_columns(local_pipeline, aws_env, 
         assert "site" not in columns(glue, db, "events") and "site" in second.logged[0]
 
 
-def test_incremental_crawl_reads_only_new_folders(local_pipeline, aws_env):
+def test_raw_table_is_declared_from_the_contract_and_only_gains_partitions(local_pipeline, aws_env):
+    """Raw crawler: `CRAWL_NEW_FOLDERS_ONLY` with LOG/LOG (CreateCrawler rejects anything else), and
+    a table declared from the contract with the OpenX JSON SerDe and `ignore.malformed.json`
+    (Athena, "OpenX JSON SerDe"): records of any shape change neither its columns nor its SerDe."""
     p = local_pipeline
     raw = next(c for c in p.glue.crawlers if c.bucket == "raw")
-    assert raw.recrawl == "CRAWL_NEW_FOLDERS_ONLY"
+    assert raw.recrawl == "CRAWL_NEW_FOLDERS_ONLY" and raw.schema_change.model_dump() == {"update": "LOG", "delete": "LOG"}
     s3, glue, db = aws.client("s3", p.region, aws_env), aws.client("glue", p.region, aws_env), p.glue.database
     key = "raw/src=sim/dt=2026-11-01/hour=10/a.json.gz"
-    first = b'{"event_id": "a", "value": 1, "tags": {"k": "v"}}\n'
-    s3.put_object(Bucket=p.buckets.raw, Key=key, Body=gzip.compress(first))
-    assert LocalCrawler(p, aws_env).crawl(raw.name).tables_created == ["raw"]
-    assert columns(glue, db, "raw") == {"event_id": "string", "value": "int", "tags": "struct<k:string>"}
+    # the records that broke inference: a string where the contract has a number, an extra column
+    s3.put_object(Bucket=p.buckets.raw, Key=key, Body=gzip.compress(
+        b'{"event_id": "a", "value": "12.5", "extra": {"k": "v"}}\n{"event_id": "b", "value": 1}\nnot json\n'))
+    first = LocalCrawler(p, aws_env).crawl(raw.name)
+    assert first.tables_created == ["raw"] and first.partitions_added == 1
+    declared = [c.name for c in contract.columns()]
+    assert list(columns(glue, db, "raw")) == declared and set(columns(glue, db, "raw").values()) == {"string"}
+    t = glue.get_table(DatabaseName=db, Name="raw")["Table"]
+    assert [k["Name"] for k in t["PartitionKeys"]] == ["src", "dt", "hour"]
+    serde = t["StorageDescriptor"]["SerdeInfo"]
+    assert serde == {"SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
+                     "Parameters": {"ignore.malformed.json": "true"}}
 
-    # an old folder gains a file with a new column: not re-read; a new folder widens `value`
-    s3.put_object(Bucket=p.buckets.raw, Key=key.replace("a.json", "b.json"),
-                  Body=gzip.compress(json.dumps({"event_id": "b", "value": 2, "extra": "x"}).encode()))
+    # an old folder gains a file, a new folder appears: one partition more, the same schema
+    s3.put_object(Bucket=p.buckets.raw, Key=key.replace("a.json", "b.json"), Body=gzip.compress(b'{"x": 1}\n'))
     s3.put_object(Bucket=p.buckets.raw, Key="raw/src=sim/dt=2026-11-01/hour=11/c.json.gz",
                   Body=gzip.compress(b'{"event_id": "c", "value": 2.5}\n'))
-    result = LocalCrawler(p, aws_env).crawl(raw.name)
-
-    assert result.partitions_added == 1
+    second = LocalCrawler(p, aws_env).crawl(raw.name)
+    assert second.partitions_added == 1 and not second.tables_created and not second.tables_updated
     assert partitions(glue, db, "raw") == {("sim", "2026-11-01", "10"), ("sim", "2026-11-01", "11")}
-    assert "extra" not in columns(glue, db, "raw")
+    assert list(columns(glue, db, "raw")) == declared
+    part = glue.get_partition(DatabaseName=db, TableName="raw", PartitionValues=["sim", "2026-11-01", "11"])["Partition"]
+    assert part["StorageDescriptor"]["SerdeInfo"] == serde  # inherited from the table
+    assert part["StorageDescriptor"]["Location"] == f"s3://{p.buckets.raw}/raw/src=sim/dt=2026-11-01/hour=11/"
+
+    # and the table stays queryable: the malformed line is skipped, "12.5" and 1 are both text
+    athena = LocalAthena(p, aws_env)
+    assert athena.query("SELECT count(*) FROM raw").rows == [(4,)]
+    assert athena.query("SELECT event_id, value FROM raw WHERE hour = '10' AND event_id IS NOT NULL "
+                        "ORDER BY event_id").rows == [("a", "12.5"), ("b", "1")]

@@ -16,6 +16,9 @@ Documented behaviour checked here (Amazon Data Firehose developer guide):
   approximate arrival time of the oldest record in the object, in UTC.
 - buffering.html / BufferingHints: delivery happens when the buffer reaches SizeInMBs or when
   IntervalInSeconds has passed, whichever comes first, per partition with dynamic partitioning.
+- dynamic-partitioning-partitioning-keys.html: a key's value becomes part of the S3 prefix as it
+  is (a `/` in it makes more folders), so pipeline.yaml's query fails, sending the record to the
+  error prefix, unless `source` is a source name and `event_time` a real UTC time.
 - basic-deliver.html: "By default, Firehose concatenates data without any delimiters"; the
   AppendDelimiterToRecord processor adds the delimiter after each record.
 """
@@ -96,6 +99,28 @@ def test_unparseable_records_go_to_the_error_prefix_in_firehose_format(local_pip
         assert d["errorMessage"]
         assert {"attemptsMade", "arrivalTimestamp", "attemptEndingTimestamp"} <= d.keys()
     assert len(objects(s3, p.buckets.raw, "raw/")) == 1
+
+
+@pytest.mark.parametrize("bad", [
+    {"source": "plant/a"}, {"source": "Sim"}, {"source": 7}, {"source": None},
+    {"event_time": "2026-13-45T99:00:00Z"}, {"event_time": "2026-02-30T10:00:00Z"},
+    {"event_time": "2026-11-01 10:00:00"}, {"event_time": 1730000000},
+])
+def test_partition_keys_that_would_make_wrong_folders_go_to_the_error_prefix(local_pipeline, aws_env, bad):
+    p = local_pipeline
+    good = envelope(1)
+    put_events(aws.client("kinesis", p.region, aws_env), p.stream.name, [good, envelope(2, **bad)])
+
+    stats = LocalDelivery(p, aws_env).drain()
+
+    assert (stats.delivered, stats.errors) == (1, 1)
+    s3 = aws.client("s3", p.region, aws_env)
+    [raw_key] = objects(s3, p.buckets.raw, "raw/")
+    assert raw_key.startswith(f"raw/src={good['source']}/dt={good['event_time'][:10]}/hour={good['event_time'][11:13]}/")
+    [doc] = [json.loads(line) for body in objects(s3, p.buckets.raw, "errors/").values() for line in lines(body)]
+    field = next(iter(bad))
+    assert json.loads(base64.b64decode(doc["rawData"]))[field] == bad[field]
+    assert field in doc["errorMessage"]  # the query names what is wrong
 
 
 def test_buffers_flush_at_the_size_hint(local_pipeline, aws_env):

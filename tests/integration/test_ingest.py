@@ -100,6 +100,49 @@ def test_a_second_poll_resends_nothing(sim_pipeline):
     assert sum(stream_event_ids(p).values()) == first["produced"]
 
 
+def test_an_overlapping_run_never_moves_the_cursor_back(sim_pipeline):
+    """Runs can overlap (EventBridge and async Lambda are at-least-once); the cursor moves only by
+    S3 conditional writes (If-None-Match: * for the first, If-Match the ETag read), so the run that
+    was overtaken stops instead of writing its older cursor over the newer one."""
+    p, items = sim_pipeline
+    late = producer.Producer(p)
+    read_cursor = late.cursors.get
+    overlapping = {}
+
+    def read_then_overlap(name):
+        cursor = read_cursor(name)
+        overlapping.update(producer.run(p, ["simulator"]))  # starts after, finishes first
+        return cursor
+
+    late.cursors.get = read_then_overlap
+    stats = late.poll(p.producer.source("simulator"))
+
+    assert overlapping["source_items"] == len(items) and overlapping["sources"]["simulator"]["overtaken"] == 0
+    assert stats.overtaken == 1 and stats.pages == 1 and stats.poll_error is None
+    after = producer.run(p, ["simulator"])  # the cursor is where the overlapping run left it
+    assert after["source_items"] == 0
+    # the overtaken run's one page is re-sent with the same event_ids: counted duplicates downstream
+    ids = stream_event_ids(p)
+    assert sum(ids.values()) == overlapping["produced"] + stats.produced
+    assert set(ids) == {event_id("simulator", i["id"]) for i in items if looks_valid(i)}
+
+
+def test_a_stale_cursor_write_is_refused(local_pipeline, aws_env):
+    from producer.cursors import CursorConflict, CursorStore
+
+    p = local_pipeline
+    store = CursorStore(boto3.client("s3", region_name=p.region), p.buckets.artifacts, p.producer.cursor_prefix)
+    first = store.get("simulator")
+    assert first.etag is None
+    mine = store.put("simulator", "a", first)
+    theirs = store.put("simulator", "b", mine)
+    with pytest.raises(CursorConflict):
+        store.put("simulator", "c", mine)  # mine is stale: "b" was written since
+    with pytest.raises(CursorConflict):
+        store.put("simulator", "c", first)  # a first write when a cursor exists
+    assert store.get("simulator") == theirs
+
+
 def test_api_errors_are_retried(local_pipeline, simulator_server):
     settings = simulator.Settings(seed=5, count=300)
     p = with_source(local_pipeline, "simulator", url=simulator_server(settings, faults=[503, 429, 500]))

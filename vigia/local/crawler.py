@@ -10,7 +10,11 @@ work", "Setting crawler configuration options", "Scheduling incremental crawls")
 - new partitions (folders) are added to the catalog;
 - schema change policy: UPDATE_IN_DATABASE adds new columns and updates changed types;
   LOG only reports them. Deletions are only ever reported (delete behaviour LOG);
-- recrawl policy CRAWL_NEW_FOLDERS_ONLY reads only folders not yet in the catalog.
+- recrawl policy CRAWL_NEW_FOLDERS_ONLY reads only folders not yet in the catalog;
+- a table that exists at the crawled location is the crawler's table; with the crawler option
+  partitions `InheritFromTable` new partitions copy its schema and SerDe. The raw table is such a
+  table, declared from the contract (`firehose.definition.raw_table`, created by CloudFormation in
+  AWS and here by the first crawl), so the raw crawler never infers its schema.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from firehose import definition
 from vigia.config import Crawler, Pipeline
 from vigia.local import aws
 
@@ -184,6 +189,12 @@ class LocalCrawler:
         for top, files in sorted(groups.items()):
             yield top, f"{path}{top}/", files
 
+    def _declared(self, c: Crawler, table: str) -> dict | None:
+        """The TableInput of a table whose schema is declared, not crawled (the raw table)."""
+        if c.bucket == "raw" and table == definition.raw_table_name(self.p):
+            return definition.raw_table(self.p)
+        return None
+
     def _crawl_table(self, c: Crawler, bucket: str, table: str, root: str, files: list, result: CrawlResult) -> None:
         db = self.p.glue.database
         by_partition: dict[tuple, list[dict]] = defaultdict(list)
@@ -191,6 +202,17 @@ class LocalCrawler:
             part = _partition(r.rsplit("/", 1)[0]) if "/" in r else []
             by_partition[tuple(part or [])].append(o)
         existing = self._table(db, table)
+        declared = self._declared(c, table)
+        if declared is not None:
+            if existing is None:
+                self.glue.create_table(DatabaseName=db, TableInput=declared)
+                result.tables_created.append(table)
+            table_sd = (existing or declared)["StorageDescriptor"]
+            known = self._partition_values(db, table) if existing else set()
+            self._add_partitions(db, table, [k for k in by_partition if k and tuple(x for _, x in k) not in known],
+                                 lambda k: {**table_sd, "Location": table_sd["Location"] + "".join(f"{n}={v}/" for n, v in k)},
+                                 result)
+            return
         known = self._partition_values(db, table) if existing else set()
         to_read = {k: v for k, v in by_partition.items()
                    if not (c.recrawl == "CRAWL_NEW_FOLDERS_ONLY" and tuple(x for _, x in k) in known)}
@@ -227,12 +249,13 @@ class LocalCrawler:
                 result.tables_updated.append(table)
             elif changed:
                 result.logged.append(f"{table}: schema changes not applied (LOG): {changed}")
-        new = [k for k in by_partition if k and tuple(x for _, x in k) not in known]
-        for i in range(0, len(new), 100):
+        self._add_partitions(db, table, [k for k in by_partition if k and tuple(x for _, x in k) not in known],
+                             lambda k: sd(location + "".join(f"{n}={v}/" for n, v in k), table_cols), result)
+
+    def _add_partitions(self, db: str, table: str, new: list[tuple], storage, result: CrawlResult) -> None:
+        for i in range(0, len(new), 100):  # BatchCreatePartition takes at most 100
             self.glue.batch_create_partition(DatabaseName=db, TableName=table, PartitionInputList=[
-                {"Values": [v for _, v in k],
-                 "StorageDescriptor": sd(location + "".join(f"{n}={v}/" for n, v in k), table_cols)}
-                for k in new[i:i + 100]])
+                {"Values": [v for _, v in k], "StorageDescriptor": storage(k)} for k in new[i:i + 100]])
         result.partitions_added += len(new)
 
     def _table(self, db: str, table: str) -> dict | None:
