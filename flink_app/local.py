@@ -53,12 +53,16 @@ def child_env() -> dict[str, str]:
 
 
 def start(p: Pipeline, state_dir: Path, *, name: str = SERVICE, port: int | None = None,
-          init_position: str = "TRIM_HORIZON", checkpoint_dir: str = "", restore_from: str = "") -> int:
-    """Write the pipeline and properties files under `state_dir` and start the job; returns its pid."""
+          init_position: str | None = None, checkpoint_dir: str = "", restore_from: str = "") -> int:
+    """Write the pipeline and properties files under `state_dir` and start the job; returns its pid.
+
+    The job starts at `init_position`, by default the pipeline's `flink.start_position` (LATEST:
+    what is put from the job's start on); a replay of what is already in the stream passes
+    TRIM_HORIZON. With `restore_from` the restored shard positions win over either."""
     state_dir.mkdir(parents=True, exist_ok=True)
     pipeline_file = state_dir / "pipeline.yaml"
     pipeline_file.write_text(yaml.safe_dump(p.model_dump(mode="json"), sort_keys=False))
-    settings = properties.for_local(p, aws.endpoint(port), dlq_url(p), init_position=init_position,
+    settings = properties.for_local(p, aws.endpoint(port), dlq_url(p), init_position=init_position or p.flink.start_position,
                                     pipeline_path=str(pipeline_file), checkpoint_dir=checkpoint_dir,
                                     restore_from=restore_from)
     props = properties.write(settings, state_dir / "application_properties.json")
@@ -79,9 +83,15 @@ def stop(name: str = SERVICE) -> bool:
 
 
 def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
-    """The newest completed checkpoint (a chk-N directory with its _metadata) under `checkpoint_dir`."""
-    done = [m.parent for m in checkpoint_dir.glob("*/chk-*/_metadata")]
-    return max(done, key=lambda d: int(d.name.split("-")[1]), default=None)
+    """The newest completed checkpoint of the newest run under `checkpoint_dir`.
+
+    Each run writes <job id>/chk-N/_metadata (the metadata file last, when the checkpoint is
+    complete), and a restored run numbers on from the restored N in a new folder: so N alone can
+    pick a killed run's checkpoint over a newer run's. Runs do not overlap, so the metadata written
+    last is the newest run's newest checkpoint (N breaks a tie of equal timestamps)."""
+    done = [(m.stat().st_mtime_ns, int(m.parent.name.split("-")[1]), m.parent)
+            for m in checkpoint_dir.glob("*/chk-*/_metadata")]
+    return max(done, default=(0, 0, None))[2]
 
 
 def end_of_replay_markers(p: Pipeline) -> list[dict]:

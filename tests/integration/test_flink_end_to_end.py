@@ -47,7 +47,7 @@ def test_alerts_reach_the_subscribed_queue(local_pipeline, aws_env, job_state):
         assert produced["produced"] > 1000
         local.end_of_replay_markers(p)
         per_shard = local.expected(p)
-        local.start(p, job_state / "job", port=aws_env)
+        local.start(p, job_state / "job", port=aws_env, init_position="TRIM_HORIZON")  # a replay
         expected, received = local.wait_for_alerts(p, timeout_s=300)
     want = expected.alert_ids
     assert want, "the simulator's seeded anomalies must raise alerts"
