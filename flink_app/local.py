@@ -98,22 +98,30 @@ def end_of_replay_markers(p: Pipeline) -> list[dict]:
     """One contract-valid `clock_tick` event per shard, later than every event in the stream by the
     longest window plus the watermark bound, so every window of a replayed (finite) dataset closes.
     A live stream needs none: newer events close the windows. Matches no rule (metric clock_tick)."""
-    kinesis = boto3.client("kinesis", region_name=p.region)
-    shards = [s for s in kinesis.list_shards(StreamName=p.stream.name)["Shards"]
-              if "EndingSequenceNumber" not in s["SequenceNumberRange"]]
     latest = max(parse_time(e["event_time"]) for e in ingest.read_stream(p))
     at = latest + timedelta(seconds=rules.max_window_s(list(p.rules)) + p.flink.out_of_orderness_s + 1)
     markers = []
-    for shard in shards:
-        lo, hi = int(shard["HashKeyRange"]["StartingHashKey"]), int(shard["HashKeyRange"]["EndingHashKey"])
-        entity = next(f"vigia-clock-{n}" for n in range(100_000)
-                      if lo <= int(hashlib.md5(f"vigia-clock-{n}".encode()).hexdigest(), 16) <= hi)
+    for entity in shard_keys(p, "vigia-clock"):
         markers.append({"schema_version": 1, "event_id": f"clock-{entity}-{format_time(at)}", "source": "vigia",
                         "entity_id": entity, "metric": "clock_tick", "value": 0, "unit": "none",
                         "event_time": format_time(at), "ingest_time": format_time(at)})
-    kinesis.put_records(StreamName=p.stream.name,
-                        Records=[{"Data": json.dumps(m).encode(), "PartitionKey": m["entity_id"]} for m in markers])
+    boto3.client("kinesis", region_name=p.region).put_records(
+        StreamName=p.stream.name, Records=[{"Data": json.dumps(m).encode(), "PartitionKey": m["entity_id"]}
+                                           for m in markers])
     return markers
+
+
+def shard_keys(p: Pipeline, prefix: str) -> list[str]:
+    """One partition key per open shard of the stream, in shard order: `<prefix>-<n>` whose MD5
+    (how Kinesis maps a key to a shard) falls in the shard's hash key range."""
+    shards = [s for s in boto3.client("kinesis", region_name=p.region).list_shards(StreamName=p.stream.name)["Shards"]
+              if "EndingSequenceNumber" not in s["SequenceNumberRange"]]
+    keys = []
+    for shard in shards:
+        lo, hi = int(shard["HashKeyRange"]["StartingHashKey"]), int(shard["HashKeyRange"]["EndingHashKey"])
+        keys.append(next(f"{prefix}-{n}" for n in range(100_000)
+                         if lo <= int(hashlib.md5(f"{prefix}-{n}".encode()).hexdigest(), 16) <= hi))
+    return keys
 
 
 def inbox_alerts(p: Pipeline, wait_s: float = 1) -> list[dict]:
