@@ -175,9 +175,14 @@ def wait_for_alerts(p: Pipeline, timeout_s: float, job_name: str = SERVICE,
 
 def stored_late_ids(p: Pipeline) -> set[str]:
     """Ids of the late events the job stored under the raw bucket's late prefix."""
+    return set(stored_late(p))
+
+
+def stored_late(p: Pipeline) -> dict:
+    """When each late event the job stored (by id) was last written (S3 LastModified)."""
     s3 = boto3.client("s3", region_name=p.region)
     prefix = f"{p.flink.late_events_prefix}late/"
-    return {o["Key"].rsplit("/", 1)[1].removesuffix(".json")
+    return {o["Key"].rsplit("/", 1)[1].removesuffix(".json"): o["LastModified"]
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=p.buckets.raw, Prefix=prefix)
             for o in page.get("Contents", [])}
 

@@ -71,9 +71,8 @@ def test_restart_from_checkpoint_delivers_every_alert(aws_env, job_state):
                          f"restart{time.time_ns() % 10**8}")
     provision.provision(p0, aws_env)
     ckpt = job_state / "checkpoints"
-    # No late readings here: watermarks are not part of a checkpoint, so an event stored as late
-    # before the crash can be re-read after the restore while the watermark is still low, and be
-    # aggregated (the at-least-once side of the late sink); this test is about alerts.
+    # No late readings here: this test is about alerts across a restore; a late event across a
+    # restore (the connector restores the shards' watermarks) is tests/integration/test_flink_restart.py.
     with simulator_source(p0, count=600, late_rate=0.0) as p:   # the first part of the timeline
         producer.run(p, ["simulator"], local_only=True)
         local.start(p, job_state / "job", port=aws_env, checkpoint_dir=ckpt.as_uri())
