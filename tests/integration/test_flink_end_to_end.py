@@ -33,14 +33,6 @@ def simulator_source(p: config.Pipeline, count: int, **settings):
         server.shutdown()
 
 
-@pytest.fixture
-def job_state(tmp_path, monkeypatch):
-    monkeypatch.setattr(local.services, "STATE_DIR", tmp_path / "state")
-    local.ensure_connector_jar()
-    yield tmp_path
-    local.stop()
-
-
 def test_alerts_reach_the_subscribed_queue(local_pipeline, aws_env, job_state):
     with simulator_source(local_pipeline, count=1200) as p:
         produced = producer.run(p, ["simulator"], local_only=True)

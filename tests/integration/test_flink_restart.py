@@ -46,14 +46,6 @@ def test_latest_checkpoint_is_the_newest_of_the_newest_run(tmp_path):
     assert local.latest_checkpoint(tmp_path) == newest
 
 
-@pytest.fixture
-def job_state(tmp_path, monkeypatch):
-    monkeypatch.setattr(local.services, "STATE_DIR", tmp_path / "state")
-    local.ensure_connector_jar()
-    yield tmp_path
-    local.stop()
-
-
 def reading(entity: str, value: float, at, event_id: str) -> dict:
     return {"schema_version": 1, "event_id": event_id, "source": "simulator", "entity_id": entity,
             "metric": "temperature", "value": value, "unit": "celsius",

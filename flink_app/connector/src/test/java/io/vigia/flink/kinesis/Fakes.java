@@ -41,15 +41,20 @@ final class Fakes {
                 .build();
     }
 
-    /** A Kinesis whose ListShards answers the current `shards`, in pages of `pageSize`. */
+    /** A Kinesis whose ListShards answers the current `shards`, in pages of `pageSize`, after
+     *  throwing the queued `failures` one call each. */
     static class ListingKinesis implements KinesisClient {
         List<Shard> shards = new ArrayList<>();
+        final java.util.Deque<RuntimeException> failures = new java.util.ArrayDeque<>();
         int pageSize = 1000;
         int calls;
 
         @Override
         public ListShardsResponse listShards(ListShardsRequest request) {
             calls++;
+            if (!failures.isEmpty()) {
+                throw failures.poll();
+            }
             int from = request.nextToken() == null ? 0 : Integer.parseInt(request.nextToken());
             int to = Math.min(shards.size(), from + pageSize);
             return ListShardsResponse.builder().shards(shards.subList(from, to))

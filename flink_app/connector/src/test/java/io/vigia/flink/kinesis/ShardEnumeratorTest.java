@@ -171,22 +171,11 @@ class ShardEnumeratorTest {
 
     @Test
     void aTransientErrorOnTheFirstListingIsRetriedAtTheNextDiscovery() {
-        Fakes.ListingKinesis flaky = new Fakes.ListingKinesis() {
-            @Override
-            public software.amazon.awssdk.services.kinesis.model.ListShardsResponse listShards(
-                    software.amazon.awssdk.services.kinesis.model.ListShardsRequest r) {
-                if (calls++ == 0) {
-                    throw software.amazon.awssdk.services.kinesis.model.KinesisException.builder()
-                            .statusCode(503).message("Service Unavailable").build();
-                }
-                return super.listShards(r);
-            }
-        };
-        flaky.shards = List.of(shard("s0"));
+        kinesis.failures.add(software.amazon.awssdk.services.kinesis.model.KinesisException.builder()
+                .statusCode(503).message("Service Unavailable").build());
+        kinesis.shards = List.of(shard("s0"));
         context.register(0);
-        ShardEnumerator e = new ShardEnumerator(Fakes.config(Map.of()), context, EnumeratorState.EMPTY, flaky,
-                () -> STARTED);
-        e.start();
+        start(Map.of(), EnumeratorState.EMPTY);
         context.discover();
         assertTrue(context.allAssigned().isEmpty());
         context.discover();
@@ -195,17 +184,9 @@ class ShardEnumeratorTest {
     }
 
     @Test
-    void theFirstListingFailingFailsTheJobLaterOnesAreRetried() {
-        Fakes.ListingKinesis broken = new Fakes.ListingKinesis() {
-            @Override
-            public software.amazon.awssdk.services.kinesis.model.ListShardsResponse listShards(
-                    software.amazon.awssdk.services.kinesis.model.ListShardsRequest r) {
-                throw new IllegalStateException("no such stream");
-            }
-        };
-        ShardEnumerator e = new ShardEnumerator(Fakes.config(Map.of()), context, EnumeratorState.EMPTY, broken,
-                () -> STARTED);
-        e.start();
+    void theFirstListingFailingFailsTheJob() {
+        kinesis.failures.add(new IllegalStateException("no such stream"));
+        start(Map.of(), EnumeratorState.EMPTY);
         RuntimeException error = assertThrows(RuntimeException.class, context::discover);
         assertTrue(error.getMessage().contains(Fakes.ARN), error.getMessage());
     }
