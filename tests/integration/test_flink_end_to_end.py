@@ -67,7 +67,7 @@ def test_restart_from_checkpoint_delivers_every_alert(aws_env, job_state):
     # restore (the connector restores the shards' watermarks) is tests/integration/test_flink_restart.py.
     with simulator_source(p0, count=600, late_rate=0.0) as p:   # the first part of the timeline
         producer.run(p, ["simulator"], local_only=True)
-        local.start(p, job_state / "job", port=aws_env, checkpoint_dir=ckpt.as_uri())
+        local.start(p, job_state / "job", port=aws_env, init_position="TRIM_HORIZON", checkpoint_dir=ckpt.as_uri())
         deadline = time.monotonic() + 240
         while local.latest_checkpoint(ckpt) is None or int(local.latest_checkpoint(ckpt).name[4:]) < 2:
             assert time.monotonic() < deadline, "no checkpoint completed"
