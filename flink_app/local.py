@@ -53,12 +53,16 @@ def child_env() -> dict[str, str]:
 
 
 def start(p: Pipeline, state_dir: Path, *, name: str = SERVICE, port: int | None = None,
-          init_position: str = "TRIM_HORIZON", checkpoint_dir: str = "", restore_from: str = "") -> int:
-    """Write the pipeline and properties files under `state_dir` and start the job; returns its pid."""
+          init_position: str | None = None, checkpoint_dir: str = "", restore_from: str = "") -> int:
+    """Write the pipeline and properties files under `state_dir` and start the job; returns its pid.
+
+    The job starts at `init_position`, by default the pipeline's `flink.start_position` (LATEST:
+    what is put from the job's start on); a replay of what is already in the stream passes
+    TRIM_HORIZON. With `restore_from` the restored shard positions win over either."""
     state_dir.mkdir(parents=True, exist_ok=True)
     pipeline_file = state_dir / "pipeline.yaml"
     pipeline_file.write_text(yaml.safe_dump(p.model_dump(mode="json"), sort_keys=False))
-    settings = properties.for_local(p, aws.endpoint(port), dlq_url(p), init_position=init_position,
+    settings = properties.for_local(p, aws.endpoint(port), dlq_url(p), init_position=init_position or p.flink.start_position,
                                     pipeline_path=str(pipeline_file), checkpoint_dir=checkpoint_dir,
                                     restore_from=restore_from)
     props = properties.write(settings, state_dir / "application_properties.json")
@@ -79,31 +83,45 @@ def stop(name: str = SERVICE) -> bool:
 
 
 def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
-    """The newest completed checkpoint (a chk-N directory with its _metadata) under `checkpoint_dir`."""
-    done = [m.parent for m in checkpoint_dir.glob("*/chk-*/_metadata")]
-    return max(done, key=lambda d: int(d.name.split("-")[1]), default=None)
+    """The newest completed checkpoint of the newest run under `checkpoint_dir`.
+
+    Each run writes <job id>/chk-N/_metadata (the metadata file last, when the checkpoint is
+    complete), and a restored run numbers on from the restored N in a new folder: so N alone can
+    pick a killed run's checkpoint over a newer run's. Runs do not overlap, so the metadata written
+    last is the newest run's newest checkpoint (N breaks a tie of equal timestamps)."""
+    done = [(m.stat().st_mtime_ns, int(m.parent.name.split("-")[1]), m.parent)
+            for m in checkpoint_dir.glob("*/chk-*/_metadata")]
+    return max(done, default=(0, 0, None))[2]
 
 
 def end_of_replay_markers(p: Pipeline) -> list[dict]:
     """One contract-valid `clock_tick` event per shard, later than every event in the stream by the
     longest window plus the watermark bound, so every window of a replayed (finite) dataset closes.
     A live stream needs none: newer events close the windows. Matches no rule (metric clock_tick)."""
-    kinesis = boto3.client("kinesis", region_name=p.region)
-    shards = [s for s in kinesis.list_shards(StreamName=p.stream.name)["Shards"]
-              if "EndingSequenceNumber" not in s["SequenceNumberRange"]]
     latest = max(parse_time(e["event_time"]) for e in ingest.read_stream(p))
     at = latest + timedelta(seconds=rules.max_window_s(list(p.rules)) + p.flink.out_of_orderness_s + 1)
     markers = []
-    for shard in shards:
-        lo, hi = int(shard["HashKeyRange"]["StartingHashKey"]), int(shard["HashKeyRange"]["EndingHashKey"])
-        entity = next(f"vigia-clock-{n}" for n in range(100_000)
-                      if lo <= int(hashlib.md5(f"vigia-clock-{n}".encode()).hexdigest(), 16) <= hi)
+    for entity in shard_keys(p, "vigia-clock"):
         markers.append({"schema_version": 1, "event_id": f"clock-{entity}-{format_time(at)}", "source": "vigia",
                         "entity_id": entity, "metric": "clock_tick", "value": 0, "unit": "none",
                         "event_time": format_time(at), "ingest_time": format_time(at)})
-    kinesis.put_records(StreamName=p.stream.name,
-                        Records=[{"Data": json.dumps(m).encode(), "PartitionKey": m["entity_id"]} for m in markers])
+    boto3.client("kinesis", region_name=p.region).put_records(
+        StreamName=p.stream.name, Records=[{"Data": json.dumps(m).encode(), "PartitionKey": m["entity_id"]}
+                                           for m in markers])
     return markers
+
+
+def shard_keys(p: Pipeline, prefix: str) -> list[str]:
+    """One partition key per open shard of the stream, in shard order: `<prefix>-<n>` whose MD5
+    (how Kinesis maps a key to a shard) falls in the shard's hash key range."""
+    shards = [s for s in boto3.client("kinesis", region_name=p.region).list_shards(StreamName=p.stream.name)["Shards"]
+              if "EndingSequenceNumber" not in s["SequenceNumberRange"]]
+    keys = []
+    for shard in shards:
+        lo, hi = int(shard["HashKeyRange"]["StartingHashKey"]), int(shard["HashKeyRange"]["EndingHashKey"])
+        keys.append(next(f"{prefix}-{n}" for n in range(100_000)
+                         if lo <= int(hashlib.md5(f"{prefix}-{n}".encode()).hexdigest(), 16) <= hi))
+    return keys
 
 
 def inbox_alerts(p: Pipeline, wait_s: float = 1) -> list[dict]:
@@ -157,9 +175,14 @@ def wait_for_alerts(p: Pipeline, timeout_s: float, job_name: str = SERVICE,
 
 def stored_late_ids(p: Pipeline) -> set[str]:
     """Ids of the late events the job stored under the raw bucket's late prefix."""
+    return set(stored_late(p))
+
+
+def stored_late(p: Pipeline) -> dict:
+    """When each late event the job stored (by id) was last written (S3 LastModified)."""
     s3 = boto3.client("s3", region_name=p.region)
     prefix = f"{p.flink.late_events_prefix}late/"
-    return {o["Key"].rsplit("/", 1)[1].removesuffix(".json")
+    return {o["Key"].rsplit("/", 1)[1].removesuffix(".json"): o["LastModified"]
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=p.buckets.raw, Prefix=prefix)
             for o in page.get("Contents", [])}
 

@@ -42,7 +42,7 @@ def job_properties(p: Pipeline, stream: kinesis.IStream, topic: sns.ITopic, dlq:
         "alert.topic.arn": topic.topic_arn,
         "alert.dlq.url": dlq.queue_url,
         "late.bucket": raw.bucket_name,  # the prefix comes from the bundled pipeline.yaml
-        "source.init.position": "LATEST",
+        "source.init.position": p.flink.start_position,
     }
 
 

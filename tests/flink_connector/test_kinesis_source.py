@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 import pytest
 
 from tests.flink_connector.conftest import COLUMNS, wait_until
-from tests.flink_connector.throttle_proxy import ThrottleProxy
+from tests.flink_connector.throttle_proxy import HoldIteratorsProxy, ThrottleProxy
 
 pytestmark = pytest.mark.integration
 
@@ -69,33 +69,39 @@ def test_at_timestamp_starts_at_the_first_record_arrived_at_or_after_it(flink, n
     assert ids_of(rows) == expected
 
 
-def test_latest_skips_what_was_there_and_reads_what_comes(flink, new_stream):
+def test_latest_reads_everything_put_from_the_job_start_on_even_while_readers_start(flink, new_stream):
+    """LATEST is AT_TIMESTAMP(job start), resolved once by the enumerator: a shard's LATEST
+    iterator, taken when its reader gets to it, would skip what arrived in between. The proxy holds
+    every GetShardIterator call while records keep arriving."""
     stream = new_stream(shards=2)
     before = stream.put("before", 50)
-    flink.call("open", name="latest", columns=COLUMNS,
-               options=stream.options({"source.init.position": "LATEST"}))
-    try:
-        # Readers take their LATEST iterators some time after submission: put a probe on every
-        # shard until one probe of each shard has come through, then the real records.
-        def probes_seen() -> bool:
-            rows = flink.call("rows", name="latest")["rows"]
-            seen = {r[0].rsplit("-", 1)[1] for r in rows if r[2].startswith("probe")}
-            return len(seen) == len(stream.shards)
-
-        probe_round = iter(range(10_000))
-        deadline = time.monotonic() + 60
-        while not probes_seen():
-            assert time.monotonic() < deadline, "LATEST readers never started"
-            stream.put_per_shard(f"probe{next(probe_round)}")
-            time.sleep(0.5)
-        after = stream.put("after", 100)
-        flush = stream.put_per_shard("flush")
-        rows = flink.rows_until("latest", has_all(flush))
-    finally:
-        flink.call("cancel", name="latest")
-    got = ids_of(r for r in rows if not r[2].startswith("probe"))
-    assert not set(before) & set(got)
-    assert got == Counter(after + flush)
+    with HoldIteratorsProxy(f"http://127.0.0.1:{stream.port}") as proxy:
+        options = {**stream.options({"source.init.position": "LATEST"}), "aws.endpoint": proxy.url}
+        flink.call("open", name="latest", columns=COLUMNS, options=options)
+        try:
+            starting = []  # records put while the job starts, until every reader asks for its iterator
+            while proxy.shards_asked() != {s["ShardId"] for s in stream.shards}:
+                starting += stream.put_per_shard(f"starting{len(starting)}")
+                assert len(starting) < 2000, "the readers never asked for their iterators"
+            held = stream.put("held", 100)  # after the start time, before any iterator exists
+            proxy.release.set()
+            after = stream.put("after", 100) + stream.put_per_shard("flush")
+            rows = flink.rows_until("latest", has_all(after[-2:]))
+        finally:
+            proxy.release.set()
+            flink.call("cancel", name="latest")
+    asked = proxy.requests[:len(stream.shards)]
+    assert {r["ShardIteratorType"] for r in asked} == {"AT_TIMESTAMP"}
+    assert len({r["Timestamp"] for r in asked}) == 1, "one start time for every shard"
+    start_ms = float(asked[0]["Timestamp"]) * 1000
+    # Independent reference: what boto3 says arrived at or after the start (records within 1 ms of
+    # it are left out: arrival times are rounded to the millisecond).
+    arrived = {r["PartitionKey"]: r["ApproximateArrivalTimestamp"].timestamp() * 1000 for r in stream.records()}
+    boundary = {k for k, t in arrived.items() if abs(t - start_ms) <= 1}
+    expected = Counter(k for k, t in arrived.items() if t >= start_ms and k not in boundary)
+    got = ids_of(r for r in rows if r[0] not in boundary)
+    assert got == expected
+    assert set(held) | set(after) <= set(got) and not set(before) & set(got)
 
 
 def test_metadata_columns_carry_each_records_shard_sequence_number_and_arrival_time(flink, new_stream):
@@ -228,25 +234,65 @@ def test_a_shard_created_by_resharding_after_start_is_read(flink, new_stream):
     assert ids_of(r for r in rows if r[0] != "probe") == Counter(first + after)
 
 
-def test_throttled_get_records_back_off_and_lose_nothing(flink, new_stream):
+FAULTS = [(400, "ProvisionedThroughputExceededException"), (500, "InternalFailure"),
+          (503, "ServiceUnavailable"), (400, "KMSThrottlingException")] * 3
+
+
+def test_throttled_or_failing_get_records_back_off_and_lose_nothing(flink, new_stream):
     """Kinesis allows 5 GetRecords calls per second per shard and answers more with
     ProvisionedThroughputExceededException ("Each shard can support up to five read transactions
-    per second", https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html)."""
+    per second", https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html);
+    InternalFailure (500), ServiceUnavailable (503) and KMSThrottlingException are GetRecords errors
+    a retry can succeed past (https://docs.aws.amazon.com/kinesis/latest/APIReference/API_GetRecords.html).
+    Each shard gets 12 of them in a row: more than the SDK's own retries absorb, so the reader's
+    backoff retries too, and the job neither fails nor loses a record."""
     stream = new_stream(shards=2)
     put = stream.put("a", 100) + stream.put_per_shard("flush")
-    with ThrottleProxy(f"http://127.0.0.1:{stream.port}", throttle_first=6) as proxy:
-        options = {**stream.options({"source.init.position": "TRIM_HORIZON"}), "aws.endpoint": proxy.url}
+    with ThrottleProxy(f"http://127.0.0.1:{stream.port}", faults=FAULTS) as proxy:
+        options = {**stream.options({"source.init.position": "TRIM_HORIZON",
+                                     "source.reader.retry-strategy.delay.min": "200 ms",
+                                     "source.reader.retry-strategy.delay.max": "400 ms"}),
+                   "aws.endpoint": proxy.url}
         flink.call("open", name="thr", columns=COLUMNS, options=options)
         try:
             rows = flink.rows_until("thr", has_all(put[-2:]))
             # keep polling a little, so the interval between polls of an idle shard is measured too
-            wait_until(lambda: all(len(proxy.forwarded[s["ShardId"]]) >= 4 for s in stream.shards), 30,
-                       "four polls of every shard")
+            wait_until(lambda: all(len(proxy.forwarded[s["ShardId"]]) >= 3 for s in stream.shards), 30,
+                       "three polls of every shard")
         finally:
             flink.call("cancel", name="thr")
     assert ids_of(rows) == Counter(put)
     for shard in stream.shards:
-        assert proxy.throttled[shard["ShardId"]] == 6
+        assert proxy.throttled[shard["ShardId"]] == len(FAULTS)
         calls = proxy.forwarded[shard["ShardId"]]
         gaps = [b - a for a, b in zip(calls, calls[1:])]
-        assert min(gaps) >= 0.18, f"{shard['ShardId']} polled faster than 5 calls/s: {gaps}"
+        # the default: at most one GetRecords per second per shard (room for Firehose and others)
+        assert min(gaps) >= 0.95, f"{shard['ShardId']} polled more than once a second: {gaps}"
+
+
+def test_an_idle_shard_that_resumes_is_read_and_its_records_are_on_time(flink, new_stream):
+    """Both shards get events; then shard 1 stays empty while shard 0 goes on, long enough for
+    shard 1 to be polled at the longest idle interval and to be marked idle (so it does not hold
+    shard 0 back); then shard 1 resumes: every record comes through once, and the resumed shard's
+    records, newer than the watermark, are on time."""
+    stream = new_stream(shards=2)
+    for shard in (0, 1):
+        stream.put_to_shard(shard, [{"id": f"{shard}-{t}", "n": t, "phase": "a"} for t in range(30)])
+    query = ("SELECT id, CASE WHEN CURRENT_WATERMARK(rowtime) IS NOT NULL AND rowtime <= CURRENT_WATERMARK(rowtime)"
+             " THEN 'late' ELSE 'on_time' END FROM idle")
+    options = stream.options({"source.init.position": "TRIM_HORIZON",
+                              "source.reader.empty-records-fetch-interval": "200 ms",
+                              "source.reader.empty-records-fetch-interval.max": "1 s"})
+    flink.call("open", name="idle", columns=WINDOWED_COLUMNS, query=query, parallelism=1,
+               config={"table.exec.source.idle-timeout": "1 s"}, options=options)
+    try:
+        flink.rows_until("idle", lambda rows: len(rows) >= 60)
+        stream.put_to_shard(0, [{"id": f"0-{t}", "n": t, "phase": "b"} for t in range(30, 60)])
+        flink.rows_until("idle", lambda rows: len(rows) >= 90)
+        resumed = [f"1-{t}" for t in range(100, 110)]
+        stream.put_to_shard(1, [{"id": id_, "n": int(id_[2:]), "phase": "c"} for id_ in resumed])
+        rows = flink.rows_until("idle", lambda rows: set(resumed) <= {r[0] for r in rows})
+    finally:
+        flink.call("cancel", name="idle")
+    assert ids_of(rows) == Counter([f"0-{t}" for t in range(60)] + [f"1-{t}" for t in range(30)] + resumed)
+    assert {r[1] for r in rows if r[0] in resumed} == {"on_time"}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -60,8 +59,8 @@ def health_url(p: int | None = None) -> str:
 
 
 def moto_argv(p: int) -> list[str]:
-    exe = Path(sys.executable).with_name("moto_server")
-    return [str(exe) if exe.exists() else shutil.which("moto_server") or "moto_server", "-H", "127.0.0.1", "-p", str(p)]
+    """moto's server with the AWS rules it lacks added (vigia/local/moto_server.py), on 127.0.0.1."""
+    return [sys.executable, "-m", "vigia.local.moto_server", "-H", "127.0.0.1", "-p", str(p)]
 
 
 def start(p: int | None = None) -> tuple[int, bool]:

@@ -14,11 +14,11 @@ import java.util.Set;
 
 /**
  * Checkpointed enumerator state: every shard seen (with its parents, for parent-before-child
- * order), the shards read to their end, and the splits not yet assigned to a reader. Splits that
- * are assigned live in the readers' state.
+ * order), the shards read to their end, the splits not yet assigned to a reader, and the time a
+ * LATEST start was resolved to. Splits that are assigned live in the readers' state.
  */
 public final class EnumeratorState {
-    static final EnumeratorState EMPTY = new EnumeratorState(Map.of(), Set.of(), List.of(), false);
+    static final EnumeratorState EMPTY = new EnumeratorState(Map.of(), Set.of(), List.of(), false, 0);
     static final SimpleVersionedSerializer<EnumeratorState> SERIALIZER = new Serializer();
 
     final Map<String, List<String>> knownShardParents;
@@ -26,17 +26,20 @@ public final class EnumeratorState {
     final List<ShardSplit> unassigned;
     /** False until the first ListShards answered: those shards start at source.init.position. */
     final boolean initialDiscoveryDone;
+    /** Epoch millis the job's first enumerator started at (LATEST reads from then on); 0 = not yet. */
+    final long startTimeMillis;
 
     EnumeratorState(Map<String, List<String>> knownShardParents, Set<String> finishedShards,
-            List<ShardSplit> unassigned, boolean initialDiscoveryDone) {
+            List<ShardSplit> unassigned, boolean initialDiscoveryDone, long startTimeMillis) {
         this.knownShardParents = knownShardParents;
         this.finishedShards = finishedShards;
         this.unassigned = unassigned;
         this.initialDiscoveryDone = initialDiscoveryDone;
+        this.startTimeMillis = startTimeMillis;
     }
 
     private static final class Serializer implements SimpleVersionedSerializer<EnumeratorState> {
-        private static final int VERSION = 1;
+        private static final int VERSION = 2;  // 2: the start time; splits with their watermark
 
         @Override
         public int getVersion() {
@@ -47,6 +50,7 @@ public final class EnumeratorState {
         public byte[] serialize(EnumeratorState s) throws IOException {
             DataOutputSerializer out = new DataOutputSerializer(256);
             out.writeBoolean(s.initialDiscoveryDone);
+            out.writeLong(s.startTimeMillis);
             out.writeInt(s.knownShardParents.size());
             for (Map.Entry<String, List<String>> e : s.knownShardParents.entrySet()) {
                 out.writeUTF(e.getKey());
@@ -68,11 +72,12 @@ public final class EnumeratorState {
 
         @Override
         public EnumeratorState deserialize(int version, byte[] bytes) throws IOException {
-            if (version != VERSION) {
+            if (version != 1 && version != VERSION) {
                 throw new IOException("Unknown enumerator state version " + version);
             }
             DataInputDeserializer in = new DataInputDeserializer(bytes);
             boolean initialDone = in.readBoolean();
+            long startTime = version >= 2 ? in.readLong() : 0;
             Map<String, List<String>> known = new HashMap<>();
             for (int i = in.readInt(); i > 0; i--) {
                 String id = in.readUTF();
@@ -88,9 +93,9 @@ public final class EnumeratorState {
             }
             List<ShardSplit> unassigned = new ArrayList<>();
             for (int i = in.readInt(); i > 0; i--) {
-                unassigned.add(ShardSplitSerializer.read(in));
+                unassigned.add(ShardSplitSerializer.read(in, version));
             }
-            return new EnumeratorState(known, finished, unassigned, initialDone);
+            return new EnumeratorState(known, finished, unassigned, initialDone, startTime);
         }
     }
 }

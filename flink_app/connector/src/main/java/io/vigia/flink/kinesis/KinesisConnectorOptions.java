@@ -108,17 +108,43 @@ public final class KinesisConnectorOptions {
                     .defaultValue(ReaderType.POLLING)
                     .withDescription("Only POLLING is implemented.");
 
+    // Polling: Kinesis allows 5 GetRecords calls/s per shard, shared by every consumer of the
+    // stream (Firehose included). The official defaults (250 ms / 0) can use all of them; ours
+    // leave room for four more consumers, and an idle shard is polled less and less often.
     public static final ConfigOption<Duration> EMPTY_RECORDS_FETCH_INTERVAL =
             ConfigOptions.key("source.reader.empty-records-fetch-interval")
                     .durationType()
-                    .defaultValue(Duration.ofMillis(250))
-                    .withDescription("Wait on a shard after a GetRecords that returned nothing.");
+                    .defaultValue(Duration.ofSeconds(1))
+                    .withDescription("Wait on a shard after a GetRecords that returned nothing;"
+                            + " it doubles with every further empty answer, up to"
+                            + " source.reader.empty-records-fetch-interval.max.");
+
+    public static final ConfigOption<Duration> EMPTY_RECORDS_FETCH_INTERVAL_MAX =
+            ConfigOptions.key("source.reader.empty-records-fetch-interval.max")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(3))
+                    .withDescription("Longest wait on an idle shard (not an official option).");
 
     public static final ConfigOption<Duration> NONEMPTY_RECORDS_FETCH_INTERVAL =
             ConfigOptions.key("source.reader.nonempty-records-fetch-interval")
                     .durationType()
-                    .defaultValue(Duration.ZERO)
+                    .defaultValue(Duration.ofSeconds(1))
                     .withDescription(
                             "Wait on a shard after a GetRecords that returned records; never less"
                                     + " than 200 ms (Kinesis allows 5 GetRecords calls/s/shard).");
+
+    // Transient errors (throttling, I/O, 5xx, KMS throttling) that are left after the SDK's own
+    // retries: the shard waits, doubling from min to max, and the job keeps running. The names
+    // follow the official connector's source.efo.describe.retry-strategy.* options.
+    public static final ConfigOption<Duration> RETRY_DELAY_MIN =
+            ConfigOptions.key("source.reader.retry-strategy.delay.min")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(1))
+                    .withDescription("First wait on a shard after a transient error (not an official option).");
+
+    public static final ConfigOption<Duration> RETRY_DELAY_MAX =
+            ConfigOptions.key("source.reader.retry-strategy.delay.max")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(30))
+                    .withDescription("Longest wait on a shard between retries (not an official option).");
 }

@@ -53,7 +53,8 @@ final class KinesisDynamicSource
         KinesisSource source = new KinesisSource(config,
                 format.createRuntimeDecoder(context, physicalRowType), metadata,
                 context.createTypeInformation(producedType));
-        WatermarkStrategy<RowData> strategy = watermarks;
+        // per-shard watermarks that also go into the checkpoint (restored: see KinesisSourceReader)
+        WatermarkStrategy<RowData> strategy = new SplitWatermarks(watermarks);
         String name = asSummaryString();
         return new DataStreamScanProvider() {
             @Override

@@ -41,6 +41,7 @@ final class KinesisRecordEmitter implements RecordEmitter<Record, RowData, Shard
             }
             collector.metadata = values;
         }
+        SplitWatermarks.EMITTING.set(state);  // the split's watermark generator runs in collect()
         format.deserialize(record.data().asByteArrayUnsafe(), collector);
         state.emitted(record.sequenceNumber());
     }

@@ -59,13 +59,14 @@ public final class KinesisSource
     @Override
     public SplitEnumerator<ShardSplit, EnumeratorState> createEnumerator(
             SplitEnumeratorContext<ShardSplit> context) {
-        return new ShardEnumerator(config, context, EnumeratorState.EMPTY, config.createClient());
+        return new ShardEnumerator(config, context, EnumeratorState.EMPTY, config.createClient(),
+                System::currentTimeMillis);
     }
 
     @Override
     public SplitEnumerator<ShardSplit, EnumeratorState> restoreEnumerator(
             SplitEnumeratorContext<ShardSplit> context, EnumeratorState state) {
-        return new ShardEnumerator(config, context, state, config.createClient());
+        return new ShardEnumerator(config, context, state, config.createClient(), System::currentTimeMillis);
     }
 
     @Override

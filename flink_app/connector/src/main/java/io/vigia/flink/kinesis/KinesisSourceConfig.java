@@ -50,7 +50,10 @@ public final class KinesisSourceConfig implements Serializable {
     final long discoveryIntervalMs;
     final int maxRecordsPerCall;
     final long emptyPollIntervalMs;
+    final long maxEmptyPollIntervalMs;
     final long nonEmptyPollIntervalMs;
+    final long retryDelayMinMs;
+    final long retryDelayMaxMs;
 
     private KinesisSourceConfig(ReadableConfig o) {
         streamArn = o.get(STREAM_ARN);
@@ -104,7 +107,11 @@ public final class KinesisSourceConfig implements Serializable {
                     "must be between 1 and 10000 (GetRecords limit)");
         }
         emptyPollIntervalMs = Math.max(MIN_POLL_INTERVAL_MS, o.get(EMPTY_RECORDS_FETCH_INTERVAL).toMillis());
+        // a maximum below its minimum is raised to it, as the intervals are raised to the 200 ms floor
+        maxEmptyPollIntervalMs = Math.max(emptyPollIntervalMs, o.get(EMPTY_RECORDS_FETCH_INTERVAL_MAX).toMillis());
         nonEmptyPollIntervalMs = Math.max(MIN_POLL_INTERVAL_MS, o.get(NONEMPTY_RECORDS_FETCH_INTERVAL).toMillis());
+        retryDelayMinMs = Math.max(MIN_POLL_INTERVAL_MS, o.get(RETRY_DELAY_MIN).toMillis());
+        retryDelayMaxMs = Math.max(retryDelayMinMs, o.get(RETRY_DELAY_MAX).toMillis());
     }
 
     /** Validates the options and fails with a message that names the bad option. */

@@ -1,8 +1,12 @@
 package io.vigia.flink.kinesis;
 
+import org.apache.flink.api.common.eventtime.Watermark;
+import org.apache.flink.api.connector.source.ReaderOutput;
+import org.apache.flink.api.connector.source.SourceOutput;
 import org.apache.flink.api.connector.source.SourceReaderContext;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.base.source.reader.SingleThreadMultiplexSourceReaderBase;
+import org.apache.flink.core.io.InputStatus;
 import org.apache.flink.table.data.RowData;
 
 import software.amazon.awssdk.services.kinesis.model.Record;
@@ -14,19 +18,52 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * One fetcher thread per reader polls all of the reader's shards; state = last sequence numbers,
- * plus a marker per shard this reader read to its end (see {@link ShardSplit}).
+ * One fetcher thread per reader polls all of the reader's shards; state = last sequence numbers
+ * and watermarks, plus a marker per shard this reader read to its end (see {@link ShardSplit}).
+ * Restored watermarks are emitted on the shards' outputs before any record is: Flink does not
+ * checkpoint watermarks, and without this an event that was late before a restore (and is read
+ * again after it) would be on time against a watermark that starts from nothing.
  */
 final class KinesisSourceReader
         extends SingleThreadMultiplexSourceReaderBase<Record, RowData, ShardSplit, ShardSplitState> {
 
     /** Finished shards, kept in every checkpoint (a few bytes per resharded shard). */
     private final Map<String, ShardSplit> finishedShards = new LinkedHashMap<>();
+    /** Added splits whose checkpointed watermark is still to be emitted on their outputs. */
+    private final List<ShardSplit> watermarksToRestore = new ArrayList<>();
 
     KinesisSourceReader(
             KinesisSourceConfig config, KinesisRecordEmitter emitter, SourceReaderContext context) {
-        super(() -> new PollingShardSplitReader(config, config.createClient()), emitter,
-                new Configuration(), context);
+        super(() -> new PollingShardSplitReader(config, config.createClient(), context.metricGroup()),
+                emitter, new Configuration(), context);
+    }
+
+    @Override
+    public InputStatus pollNext(ReaderOutput<RowData> output) throws Exception {
+        if (!watermarksToRestore.isEmpty()) {
+            restoreWatermarks(output);
+        }
+        return super.pollNext(output);
+    }
+
+    /**
+     * Registers every restored shard's output first, then emits the watermarks: the reader's
+     * watermark is the minimum over its registered shards and never goes back, so emitting one
+     * shard's watermark before another shard is registered could run ahead of that shard.
+     */
+    private void restoreWatermarks(ReaderOutput<RowData> output) {
+        List<SourceOutput<RowData>> outputs = new ArrayList<>();
+        for (ShardSplit split : watermarksToRestore) {
+            outputs.add(output.createOutputForSplit(split.shardId));
+        }
+        for (int i = 0; i < outputs.size(); i++) {
+            ShardSplit split = watermarksToRestore.get(i);
+            outputs.get(i).emitWatermark(new Watermark(split.watermark));
+            if (split.idle) {
+                outputs.get(i).markIdle();
+            }
+        }
+        watermarksToRestore.clear();
     }
 
     @Override
@@ -37,6 +74,9 @@ final class KinesisSourceReader
                 finishedShards.put(split.shardId, split);
             } else {
                 toRead.add(split);
+                if (split.hasWatermark()) {
+                    watermarksToRestore.add(split);
+                }
             }
         }
         if (toRead.size() < splits.size()) {
@@ -60,6 +100,12 @@ final class KinesisSourceReader
         finished.forEach((id, state) -> finishedShards.put(id, state.toSplit().asFinished()));
         // The enumerator may now assign the children of these (closed) shards.
         context.sendSourceEventToCoordinator(new ShardsFinishedEvent(Set.copyOf(finished.keySet())));
+    }
+
+    @Override
+    public void close() throws Exception {
+        SplitWatermarks.EMITTING.remove();
+        super.close();
     }
 
     @Override

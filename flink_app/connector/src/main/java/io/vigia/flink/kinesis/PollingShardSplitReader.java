@@ -5,15 +5,16 @@ import org.apache.flink.connector.base.source.reader.RecordsWithSplitIds;
 import org.apache.flink.connector.base.source.reader.splitreader.SplitReader;
 import org.apache.flink.connector.base.source.reader.splitreader.SplitsAddition;
 import org.apache.flink.connector.base.source.reader.splitreader.SplitsChange;
+import org.apache.flink.metrics.Gauge;
+import org.apache.flink.metrics.MetricGroup;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.kinesis.KinesisClient;
 import software.amazon.awssdk.services.kinesis.model.ExpiredIteratorException;
 import software.amazon.awssdk.services.kinesis.model.GetRecordsRequest;
 import software.amazon.awssdk.services.kinesis.model.GetRecordsResponse;
-import software.amazon.awssdk.services.kinesis.model.LimitExceededException;
-import software.amazon.awssdk.services.kinesis.model.ProvisionedThroughputExceededException;
 import software.amazon.awssdk.services.kinesis.model.Record;
 
 import java.util.LinkedHashMap;
@@ -21,17 +22,22 @@ import java.util.Map;
 
 /**
  * Polls the shards assigned to one reader with GetRecords, one call per fetch(), always on the
- * shard whose next poll is due first. Each shard is polled at most every 200 ms (5 calls/s/shard)
- * and backs off exponentially on throttling. A shard whose iterator ends is a finished split.
+ * shard whose next poll is due first. Kinesis allows 5 GetRecords calls per second per shard,
+ * shared by every consumer of the stream, so a shard is polled at most every 200 ms, by default
+ * every second, and less and less often while it stays empty. Transient errors (throttling, 5xx,
+ * KMS throttling, I/O) left after the SDK's own retries make the shard wait, doubling, and are
+ * retried; other errors fail the job. A shard whose iterator ends is a finished split.
+ * Per shard a `millisBehindLatest` gauge (the official connector's metric and scope) tells how far
+ * the last GetRecords answer was behind the tip of the shard.
  */
 final class PollingShardSplitReader implements SplitReader<Record, ShardSplit> {
     private static final Logger LOG = LoggerFactory.getLogger(PollingShardSplitReader.class);
-    private static final long MAX_BACKOFF_MS = 10_000;
     /** Upper bound of one idle wait, so new splits and shutdown are noticed promptly. */
     private static final long MAX_IDLE_WAIT_MS = 100;
 
     private final KinesisSourceConfig config;
     private final KinesisClient kinesis;
+    private final MetricGroup streamMetrics;
     private final Map<String, ShardCursor> shards = new LinkedHashMap<>();
     private final Object wakeUpLock = new Object();
     private boolean wakeUpRequested;
@@ -41,16 +47,26 @@ final class PollingShardSplitReader implements SplitReader<Record, ShardSplit> {
         ShardSplit start;
         String iterator;
         long nextPollAtMs;
-        long backoffMs;
+        /** Wait after the last empty answer (grows while the shard stays empty), 0 after records. */
+        long emptyWaitMs;
+        /** Wait after the last transient error (grows while errors repeat), 0 after a success. */
+        long retryWaitMs;
+        /** Of the last GetRecords answer; -1 until there is one (read by the metrics thread). */
+        volatile long millisBehindLatest = -1;
 
         ShardCursor(ShardSplit start) {
             this.start = start;
         }
     }
 
-    PollingShardSplitReader(KinesisSourceConfig config, KinesisClient kinesis) {
+    PollingShardSplitReader(KinesisSourceConfig config, KinesisClient kinesis, MetricGroup readerMetrics) {
         this.config = config;
         this.kinesis = kinesis;
+        String[] arn = config.streamArn.split(":", 6);
+        this.streamMetrics = readerMetrics.addGroup("KinesisStreamSource")
+                .addGroup("accountId", arn[4])
+                .addGroup("region", arn[3])
+                .addGroup("stream", arn[5].substring("stream/".length()));
     }
 
     @Override
@@ -86,18 +102,25 @@ final class PollingShardSplitReader implements SplitReader<Record, ShardSplit> {
             LOG.info("Shard iterator of {} expired; requesting a new one from {}", shardId, c.start);
             c.iterator = null;
             return empty();
-        } catch (ProvisionedThroughputExceededException | LimitExceededException e) {
-            // (after the SDK's own retries) wait longer each time, from when the call returned
-            long now = System.currentTimeMillis();
-            c.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(config.nonEmptyPollIntervalMs, c.backoffMs * 2));
-            c.nextPollAtMs = now + c.backoffMs;
-            LOG.warn("Throttled on {} ({}); next poll in {} ms", shardId, e.getClass().getSimpleName(), c.backoffMs);
+        } catch (SdkException e) {
+            if (!TransientErrors.isTransient(e)) {
+                throw e;
+            }
+            // Wait longer each time, counted from when the call returned. The iterator is kept:
+            // it stays valid, and a new one is taken only if it expired meanwhile.
+            c.retryWaitMs = Math.min(config.retryDelayMaxMs, Math.max(config.retryDelayMinMs, c.retryWaitMs * 2));
+            c.nextPollAtMs = System.currentTimeMillis() + c.retryWaitMs;
+            LOG.warn("Transient error on {} ({}: {}); next poll in {} ms", shardId,
+                    e.getClass().getSimpleName(), e.getMessage(), c.retryWaitMs);
             return empty();
         }
         // Intervals count from when the call returned: the SDK may have spent time in retries, and
         // the next call must still come >= 200 ms after the last request that reached Kinesis.
         long now = System.currentTimeMillis();
-        c.backoffMs = 0;
+        c.retryWaitMs = 0;
+        if (response.millisBehindLatest() != null) {
+            c.millisBehindLatest = response.millisBehindLatest();
+        }
         RecordsBySplits.Builder<Record> batch = new RecordsBySplits.Builder<>();
         if (!response.records().isEmpty()) {
             batch.addAll(shardId, response.records());
@@ -107,11 +130,16 @@ final class PollingShardSplitReader implements SplitReader<Record, ShardSplit> {
         c.iterator = response.nextShardIterator();
         if (c.iterator == null) {
             LOG.info("Shard {} of {} is closed and fully read", shardId, config.streamArn);
+            c.millisBehindLatest = 0;
             shards.remove(shardId);
             batch.addFinishedSplit(shardId);
+        } else if (response.records().isEmpty()) {
+            c.emptyWaitMs = c.emptyWaitMs == 0 ? config.emptyPollIntervalMs
+                    : Math.min(config.maxEmptyPollIntervalMs, c.emptyWaitMs * 2);
+            c.nextPollAtMs = now + c.emptyWaitMs;
         } else {
-            c.nextPollAtMs = now + (response.records().isEmpty()
-                    ? config.emptyPollIntervalMs : config.nonEmptyPollIntervalMs);
+            c.emptyWaitMs = 0;
+            c.nextPollAtMs = now + config.nonEmptyPollIntervalMs;
         }
         return batch.build();
     }
@@ -123,7 +151,10 @@ final class PollingShardSplitReader implements SplitReader<Record, ShardSplit> {
         }
         for (ShardSplit s : change.splits()) {
             LOG.info("Reading {} of {}", s, config.streamArn);
-            shards.put(s.shardId, new ShardCursor(s));
+            ShardCursor cursor = new ShardCursor(s);
+            shards.put(s.shardId, cursor);
+            streamMetrics.addGroup("shardId", s.shardId)
+                    .gauge("millisBehindLatest", (Gauge<Long>) () -> cursor.millisBehindLatest);
         }
     }
 

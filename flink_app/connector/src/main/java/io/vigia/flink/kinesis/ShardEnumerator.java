@@ -22,13 +22,16 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.LongSupplier;
 
 /**
  * Lists the stream's shards at start and every source.shard.discovery.interval, and assigns each
  * shard not seen before to the least loaded reader. A child shard (after resharding) is assigned
  * only once its parents are fully read, so per-key order is kept across resharding. Shards found
  * at job start begin at source.init.position; shards found later begin at TRIM_HORIZON, so
- * nothing written to them is missed.
+ * nothing written to them is missed. LATEST is resolved once, to AT_TIMESTAMP of the time the
+ * job's first enumerator started, and that time is checkpointed (as the official connector does):
+ * records put while the readers start up, or before a restore from an early checkpoint, are read.
  */
 final class ShardEnumerator implements SplitEnumerator<ShardSplit, EnumeratorState> {
     private static final Logger LOG = LoggerFactory.getLogger(ShardEnumerator.class);
@@ -42,9 +45,10 @@ final class ShardEnumerator implements SplitEnumerator<ShardSplit, EnumeratorSta
     /** Splits handed to each reader since this enumerator started (for load balancing only). */
     private final Map<Integer, Integer> assignedCount = new HashMap<>();
     private final KinesisClient kinesis;
+    private final long startTimeMillis;
 
     ShardEnumerator(KinesisSourceConfig config, SplitEnumeratorContext<ShardSplit> context,
-            EnumeratorState state, KinesisClient kinesis) {
+            EnumeratorState state, KinesisClient kinesis, LongSupplier clock) {
         this.config = config;
         this.context = context;
         this.kinesis = kinesis;
@@ -52,6 +56,7 @@ final class ShardEnumerator implements SplitEnumerator<ShardSplit, EnumeratorSta
         this.finishedShards = new HashSet<>(state.finishedShards);
         this.unassigned = new ArrayList<>(state.unassigned);
         this.initialDiscoveryDone = state.initialDiscoveryDone;
+        this.startTimeMillis = state.startTimeMillis > 0 ? state.startTimeMillis : clock.getAsLong();
     }
 
     @Override
@@ -76,7 +81,7 @@ final class ShardEnumerator implements SplitEnumerator<ShardSplit, EnumeratorSta
     /** Runs in the coordinator thread. */
     private void onShardsListed(List<Shard> shards, Throwable error) {
         if (error != null) {
-            if (!initialDiscoveryDone) {
+            if (!initialDiscoveryDone && !TransientErrors.isTransient(error)) {
                 throw new FlinkRuntimeException(
                         "Cannot list the shards of Kinesis stream " + config.streamArn, error);
             }
@@ -116,8 +121,8 @@ final class ShardEnumerator implements SplitEnumerator<ShardSplit, EnumeratorSta
             case AT_TIMESTAMP:
                 return new ShardSplit(shardId, ShardIteratorType.AT_TIMESTAMP,
                         String.valueOf(config.initTimestampMillis));
-            default:
-                return new ShardSplit(shardId, ShardIteratorType.LATEST, null);
+            default: // LATEST
+                return new ShardSplit(shardId, ShardIteratorType.AT_TIMESTAMP, String.valueOf(startTimeMillis));
         }
     }
 
@@ -185,7 +190,7 @@ final class ShardEnumerator implements SplitEnumerator<ShardSplit, EnumeratorSta
     @Override
     public EnumeratorState snapshotState(long checkpointId) {
         return new EnumeratorState(new HashMap<>(knownShardParents), new HashSet<>(finishedShards),
-                new ArrayList<>(unassigned), initialDiscoveryDone);
+                new ArrayList<>(unassigned), initialDiscoveryDone, startTimeMillis);
     }
 
     @Override

@@ -14,6 +14,8 @@ import java.util.Objects;
  * A split marked finished stands for a shard that was read to its end: readers keep such markers
  * in their state so that, after a restore, the enumerator learns again that the shard is done
  * (its children may then be read) even if it had not recorded that in its own checkpoint.
+ * A checkpointed split also carries the shard's watermark then (and whether the shard was idle),
+ * so that after a restore an event that was late before the crash is late again.
  */
 public final class ShardSplit implements SourceSplit {
     final String shardId;
@@ -21,20 +23,35 @@ public final class ShardSplit implements SourceSplit {
     /** Sequence number for AFTER_SEQUENCE_NUMBER, epoch millis for AT_TIMESTAMP, else null. */
     final String startMarker;
     final boolean finished;
+    /** The last watermark generated for this shard, Long.MIN_VALUE if none. */
+    final long watermark;
+    /** Whether the shard was marked idle (then it does not hold the reader's watermark back). */
+    final boolean idle;
 
     ShardSplit(String shardId, ShardIteratorType startType, String startMarker) {
-        this(shardId, startType, startMarker, false);
+        this(shardId, startType, startMarker, false, Long.MIN_VALUE, false);
     }
 
-    private ShardSplit(String shardId, ShardIteratorType startType, String startMarker, boolean finished) {
+    private ShardSplit(String shardId, ShardIteratorType startType, String startMarker, boolean finished,
+            long watermark, boolean idle) {
         this.shardId = Objects.requireNonNull(shardId);
         this.startType = Objects.requireNonNull(startType);
         this.startMarker = startMarker;
         this.finished = finished;
+        this.watermark = watermark;
+        this.idle = idle;
     }
 
     ShardSplit asFinished() {
-        return new ShardSplit(shardId, startType, startMarker, true);
+        return new ShardSplit(shardId, startType, startMarker, true, watermark, idle);
+    }
+
+    ShardSplit withWatermark(long watermark, boolean idle) {
+        return new ShardSplit(shardId, startType, startMarker, finished, watermark, idle);
+    }
+
+    boolean hasWatermark() {
+        return watermark != Long.MIN_VALUE;
     }
 
     static ShardSplit afterSequenceNumber(String shardId, String sequenceNumber) {
@@ -65,17 +82,19 @@ public final class ShardSplit implements SourceSplit {
         }
         ShardSplit s = (ShardSplit) o;
         return shardId.equals(s.shardId) && startType == s.startType
-                && Objects.equals(startMarker, s.startMarker) && finished == s.finished;
+                && Objects.equals(startMarker, s.startMarker) && finished == s.finished
+                && watermark == s.watermark && idle == s.idle;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(shardId, startType, startMarker, finished);
+        return Objects.hash(shardId, startType, startMarker, finished, watermark, idle);
     }
 
     @Override
     public String toString() {
         return "ShardSplit{" + shardId + (finished ? " finished" : "") + " from " + startType
-                + (startMarker == null ? "" : " " + startMarker) + "}";
+                + (startMarker == null ? "" : " " + startMarker)
+                + (hasWatermark() ? " watermark " + watermark + (idle ? " idle" : "") : "") + "}";
     }
 }

@@ -10,10 +10,13 @@ import software.amazon.awssdk.services.kinesis.model.ShardIteratorType;
 
 import java.io.IOException;
 
-/** Checkpoint format of a {@link ShardSplit}: shard id, iterator type, optional marker, finished. */
+/**
+ * Checkpoint format of a {@link ShardSplit}: shard id, iterator type, optional marker, finished,
+ * and (version 2) the shard's watermark and idleness. Version 1 states (no watermark) still load.
+ */
 public final class ShardSplitSerializer implements SimpleVersionedSerializer<ShardSplit> {
     static final ShardSplitSerializer INSTANCE = new ShardSplitSerializer();
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
 
     @Override
     public int getVersion() {
@@ -29,10 +32,10 @@ public final class ShardSplitSerializer implements SimpleVersionedSerializer<Sha
 
     @Override
     public ShardSplit deserialize(int version, byte[] bytes) throws IOException {
-        if (version != VERSION) {
+        if (version != 1 && version != VERSION) {
             throw new IOException("Unknown ShardSplit serializer version " + version);
         }
-        return read(new DataInputDeserializer(bytes));
+        return read(new DataInputDeserializer(bytes), version);
     }
 
     static void write(ShardSplit split, DataOutputView out) throws IOException {
@@ -43,13 +46,16 @@ public final class ShardSplitSerializer implements SimpleVersionedSerializer<Sha
             out.writeUTF(split.startMarker);
         }
         out.writeBoolean(split.finished);
+        out.writeLong(split.watermark);
+        out.writeBoolean(split.idle);
     }
 
-    static ShardSplit read(DataInputView in) throws IOException {
+    static ShardSplit read(DataInputView in, int version) throws IOException {
         String shardId = in.readUTF();
         ShardIteratorType type = ShardIteratorType.valueOf(in.readUTF());
         String marker = in.readBoolean() ? in.readUTF() : null;
         ShardSplit split = new ShardSplit(shardId, type, marker);
-        return in.readBoolean() ? split.asFinished() : split;
+        split = in.readBoolean() ? split.asFinished() : split;
+        return version >= 2 ? split.withWatermark(in.readLong(), in.readBoolean()) : split;
     }
 }

@@ -5,6 +5,9 @@ import org.apache.flink.api.connector.source.SourceEvent;
 import org.apache.flink.api.connector.source.SplitEnumeratorContext;
 import org.apache.flink.api.connector.source.SplitsAssignment;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.metrics.Gauge;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.metrics.groups.SplitEnumeratorMetricGroup;
 
 import software.amazon.awssdk.services.kinesis.KinesisClient;
@@ -38,15 +41,20 @@ final class Fakes {
                 .build();
     }
 
-    /** A Kinesis whose ListShards answers the current `shards`, in pages of `pageSize`. */
+    /** A Kinesis whose ListShards answers the current `shards`, in pages of `pageSize`, after
+     *  throwing the queued `failures` one call each. */
     static class ListingKinesis implements KinesisClient {
         List<Shard> shards = new ArrayList<>();
+        final java.util.Deque<RuntimeException> failures = new java.util.ArrayDeque<>();
         int pageSize = 1000;
         int calls;
 
         @Override
         public ListShardsResponse listShards(ListShardsRequest request) {
             calls++;
+            if (!failures.isEmpty()) {
+                throw failures.poll();
+            }
             int from = request.nextToken() == null ? 0 : Integer.parseInt(request.nextToken());
             int to = Math.min(shards.size(), from + pageSize);
             return ListShardsResponse.builder().shards(shards.subList(from, to))
@@ -60,6 +68,37 @@ final class Fakes {
 
         @Override
         public void close() {}
+    }
+
+    /** A metric group that keeps its gauges by scope, e.g. "KinesisStreamSource.stream.s.millisBehindLatest". */
+    static final class Metrics extends UnregisteredMetricsGroup {
+        final Map<String, Gauge<?>> gauges;
+        private final String scope;
+
+        Metrics() {
+            this(new HashMap<>(), "");
+        }
+
+        private Metrics(Map<String, Gauge<?>> gauges, String scope) {
+            this.gauges = gauges;
+            this.scope = scope;
+        }
+
+        @Override
+        public MetricGroup addGroup(String name) {
+            return new Metrics(gauges, scope + name + ".");
+        }
+
+        @Override
+        public MetricGroup addGroup(String key, String value) {
+            return new Metrics(gauges, scope + key + "." + value + ".");
+        }
+
+        @Override
+        public <T, G extends Gauge<T>> G gauge(String name, G gauge) {
+            gauges.put(scope + name, gauge);
+            return gauge;
+        }
     }
 
     /** Runs the periodic discovery only when the test calls discover(). */

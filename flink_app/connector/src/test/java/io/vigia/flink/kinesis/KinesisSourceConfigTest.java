@@ -19,8 +19,22 @@ class KinesisSourceConfigTest {
         assertEquals(10_000, c.discoveryIntervalMs);
         assertEquals(10_000, c.maxRecordsPerCall);
         assertEquals("AUTO", c.credentialsProvider);
-        assertEquals(250, c.emptyPollIntervalMs);
-        assertEquals(200, c.nonEmptyPollIntervalMs, "0 is raised to the 5 calls/s/shard floor");
+        // ours: at most one GetRecords per second per shard (room for Firehose and others)
+        assertEquals(1000, c.emptyPollIntervalMs);
+        assertEquals(3000, c.maxEmptyPollIntervalMs);
+        assertEquals(1000, c.nonEmptyPollIntervalMs);
+        assertEquals(1000, c.retryDelayMinMs);
+        assertEquals(30_000, c.retryDelayMaxMs);
+    }
+
+    @Test
+    void intervalsNeverGoBelowTheFiveCallsPerSecondFloorNorAMaximumBelowItsMinimum() {
+        KinesisSourceConfig c = Fakes.config(Map.of("source.reader.nonempty-records-fetch-interval", "0 ms",
+                "source.reader.empty-records-fetch-interval", "5 s",
+                "source.reader.retry-strategy.delay.min", "10 ms"));
+        assertEquals(200, c.nonEmptyPollIntervalMs);
+        assertEquals(5000, c.maxEmptyPollIntervalMs);
+        assertEquals(200, c.retryDelayMinMs);
     }
 
     @Test

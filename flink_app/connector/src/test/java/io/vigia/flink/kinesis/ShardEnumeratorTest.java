@@ -17,11 +17,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ShardEnumeratorTest {
     private final Fakes.Context context = new Fakes.Context();
     private final Fakes.ListingKinesis kinesis = new Fakes.ListingKinesis();
+    /** The enumerator's clock: the job's start time. */
+    private static final long STARTED = 1_764_000_000_123L;
 
     private ShardEnumerator start(Map<String, String> options, EnumeratorState state) {
-        ShardEnumerator e = new ShardEnumerator(Fakes.config(options), context, state, kinesis);
+        ShardEnumerator e = new ShardEnumerator(Fakes.config(options), context, state, kinesis, () -> STARTED);
         e.start();
         return e;
+    }
+
+    private static EnumeratorState roundTrip(EnumeratorState state) throws Exception {
+        byte[] bytes = EnumeratorState.SERIALIZER.serialize(state);
+        return EnumeratorState.SERIALIZER.deserialize(EnumeratorState.SERIALIZER.getVersion(), bytes);
     }
 
     private static Set<String> ids(List<ShardSplit> splits) {
@@ -30,6 +37,7 @@ class ShardEnumeratorTest {
 
     @Test
     void shardsAtStartUseTheInitPositionLaterOnesTrimHorizonAndNoneTwice() {
+        // LATEST = AT_TIMESTAMP of the job's start: records put while readers start are not skipped
         context.register(0);
         context.register(1);
         kinesis.shards = List.of(shard("s0"), shard("s1"));
@@ -37,7 +45,8 @@ class ShardEnumeratorTest {
         ShardEnumerator e = start(Map.of("source.init.position", "LATEST"), EnumeratorState.EMPTY);
         context.discover();
         assertEquals(Set.of("s0", "s1"), ids(context.allAssigned()));
-        assertTrue(context.allAssigned().stream().allMatch(s -> s.startType == ShardIteratorType.LATEST));
+        assertTrue(context.allAssigned().stream().allMatch(s -> s.startType == ShardIteratorType.AT_TIMESTAMP
+                && s.startMarker.equals(String.valueOf(STARTED))), context.allAssigned().toString());
         assertEquals(1, context.assigned.get(0).size(), "one shard per reader");
 
         kinesis.shards = List.of(shard("s0"), shard("s1"), shard("s2"));
@@ -110,8 +119,7 @@ class ShardEnumeratorTest {
         context.assigned.clear();
 
         EnumeratorState snapshot = e.snapshotState(1);
-        byte[] bytes = EnumeratorState.SERIALIZER.serialize(snapshot);
-        EnumeratorState restored = EnumeratorState.SERIALIZER.deserialize(EnumeratorState.SERIALIZER.getVersion(), bytes);
+        EnumeratorState restored = roundTrip(snapshot);
         assertEquals(snapshot.knownShardParents, restored.knownShardParents);
         assertEquals(snapshot.finishedShards, restored.finishedShards);
         assertEquals(snapshot.unassigned, restored.unassigned);
@@ -119,7 +127,7 @@ class ShardEnumeratorTest {
 
         Fakes.Context fresh = new Fakes.Context();
         fresh.register(0);
-        ShardEnumerator again = new ShardEnumerator(Fakes.config(Map.of()), fresh, restored, kinesis);
+        ShardEnumerator again = new ShardEnumerator(Fakes.config(Map.of()), fresh, restored, kinesis, () -> STARTED);
         again.start();
         fresh.discover();
         // s0 and s1 were known (s1 assigned before the snapshot): only s2 is new, from TRIM_HORIZON
@@ -127,16 +135,58 @@ class ShardEnumeratorTest {
     }
 
     @Test
-    void theFirstListingFailingFailsTheJobLaterOnesAreRetried() {
-        Fakes.ListingKinesis broken = new Fakes.ListingKinesis() {
-            @Override
-            public software.amazon.awssdk.services.kinesis.model.ListShardsResponse listShards(
-                    software.amazon.awssdk.services.kinesis.model.ListShardsRequest r) {
-                throw new IllegalStateException("no such stream");
-            }
-        };
-        ShardEnumerator e = new ShardEnumerator(Fakes.config(Map.of()), context, EnumeratorState.EMPTY, broken);
-        e.start();
+    void latestIsResolvedOnceAndARestoreKeepsTheStartTime() throws Exception {
+        kinesis.shards = List.of(shard("s0"));
+        ShardEnumerator first = start(Map.of(), EnumeratorState.EMPTY);
+        // checkpointed before the first listing answered (no reader yet either)
+        EnumeratorState early = roundTrip(first.snapshotState(1));
+        assertEquals(STARTED, early.startTimeMillis);
+
+        Fakes.Context later = new Fakes.Context();
+        later.register(0);
+        ShardEnumerator restored = new ShardEnumerator(Fakes.config(Map.of()), later, early, kinesis,
+                () -> STARTED + 60_000);
+        restored.start();
+        later.discover();
+        assertEquals(List.of(new ShardSplit("s0", ShardIteratorType.AT_TIMESTAMP, String.valueOf(STARTED))),
+                later.allAssigned(), "the restart minute is not skipped");
+    }
+
+    @Test
+    void splitsKeepTheirWatermarkThroughTheCheckpointAndVersion1StatesStillLoad() throws Exception {
+        ShardSplit split = ShardSplit.afterSequenceNumber("s0", "42").withWatermark(1_764_000_000_000L, true);
+        ShardSplitSerializer serializer = ShardSplitSerializer.INSTANCE;
+        assertEquals(split, serializer.deserialize(serializer.getVersion(), serializer.serialize(split)));
+
+        org.apache.flink.core.memory.DataOutputSerializer v1 = new org.apache.flink.core.memory.DataOutputSerializer(64);
+        v1.writeUTF("s0");
+        v1.writeUTF("AFTER_SEQUENCE_NUMBER");
+        v1.writeBoolean(true);
+        v1.writeUTF("42");
+        v1.writeBoolean(false);
+        ShardSplit old = serializer.deserialize(1, v1.getCopyOfBuffer());
+        assertEquals(ShardSplit.afterSequenceNumber("s0", "42"), old);
+        assertTrue(!old.hasWatermark());
+    }
+
+    @Test
+    void aTransientErrorOnTheFirstListingIsRetriedAtTheNextDiscovery() {
+        kinesis.failures.add(software.amazon.awssdk.services.kinesis.model.KinesisException.builder()
+                .statusCode(503).message("Service Unavailable").build());
+        kinesis.shards = List.of(shard("s0"));
+        context.register(0);
+        start(Map.of(), EnumeratorState.EMPTY);
+        context.discover();
+        assertTrue(context.allAssigned().isEmpty());
+        context.discover();
+        assertEquals(List.of(new ShardSplit("s0", ShardIteratorType.AT_TIMESTAMP, String.valueOf(STARTED))),
+                context.allAssigned());
+    }
+
+    @Test
+    void theFirstListingFailingFailsTheJob() {
+        kinesis.failures.add(new IllegalStateException("no such stream"));
+        start(Map.of(), EnumeratorState.EMPTY);
         RuntimeException error = assertThrows(RuntimeException.class, context::discover);
         assertTrue(error.getMessage().contains(Fakes.ARN), error.getMessage());
     }
