@@ -24,7 +24,7 @@ def demo_stage(demo) -> None:
     p = demo.pipeline
     markers = local.end_of_replay_markers(p)
     demo.console.print(f"{len(markers)} end-of-replay markers put (one per shard) so the last windows close")
-    local.start(p, services.STATE_DIR / "flink")
+    local.start(p, services.STATE_DIR / "flink", init_position="TRIM_HORIZON")  # a replay: what is already there
     demo.console.print(f"Flink job started on the mini-cluster ({len(p.rules)} rules, "
                        f"log {services.log_file(local.SERVICE)}); waiting for alerts...")
     try:
