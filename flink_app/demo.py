@@ -1,6 +1,6 @@
 """The demo's real-time stage: the job reads what the ingest stage put on the stream and alerts.
 
-Runs after `vigia.ingest:demo_stage`. The replayed events are in the past (2026-11-01), so the
+Runs after `vigia.ingest:demo_stage`. The replayed events are already in the stream, so the
 job starts at TRIM_HORIZON, and one end-of-replay marker per shard closes the last windows.
 The stage waits (polling the inbox queue, with a deadline) for every alert the reference
 evaluator expects, stops the job, and prints the alerts as the on-call reads them.
