@@ -119,7 +119,7 @@ def named_defects(start: int = 10_000) -> list[tuple[str, bytes]]:
         ("JSON string", b'"an event"'),
         ("JSON null", b"null"),
         ("two JSON texts", _with(next(n)) + b" {}"),
-        ("whitespace around the object (valid)", b"  " + _with(next(n)) + b"\n"),
+        ("whitespace around the object (valid)", b"  " + _with(next(n)) + b" \t"),
         ("nested key named value is not the value (valid)", _with(next(n), attributes={"value": "x"})),
     ]
     for field in ("schema_version", "event_id", "source", "entity_id", "metric", "value", "unit",
