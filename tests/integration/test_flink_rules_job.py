@@ -8,6 +8,7 @@ does not stall the windows.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from datetime import datetime, timezone
@@ -90,11 +91,14 @@ def test_late_events_are_routed_out_not_dropped(bounded_run):
 
 def test_every_event_ends_in_exactly_one_place(bounded_run):
     rows, expected, marks, events = bounded_run
-    invalid = {r["event_id"] for r in rows if r["kind"] == "invalid"}
-    assert invalid == marks["invalid"]
-    dropped = [r for r in rows if r["kind"] != "alert"]
-    assert len(dropped) == len({r["event_id"] for r in dropped}) == len(marks["late"]) + len(marks["invalid"])
-    assert expected.on_time + len(dropped) == len(events)
+    invalid = [r for r in rows if r["kind"] == "invalid"]
+    # stored with the reason and the original bytes, under a key unique per record
+    assert {json.loads(base64.b64decode(r["data_base64"]))["event_id"] for r in invalid} == marks["invalid"]
+    assert {r["reason_code"] for r in invalid} == {"value.type", "event_time.required", "source.required"}
+    assert len({r["record_key"] for r in invalid}) == len(invalid)
+    late = [r for r in rows if r["kind"] == "late"]
+    assert len(late) == len({r["event_id"] for r in late}) == len(marks["late"])
+    assert expected.on_time + len(late) + len(invalid) == len(events)
 
 
 def test_cooldown_suppresses_repeats_for_the_same_entity(bounded_run):
