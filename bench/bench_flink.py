@@ -37,6 +37,8 @@ LIVE_S = int(os.environ.get("VIGIA_BENCH_LIVE_S", "150"))
 WARMUP_S = 45  # job start-up on this machine is 20-40 s
 TICK_S = 0.25  # live simulator: one reading per sensor every 0.25 s (80 events/s)
 NORMAL = {"temperature": (18, 30), "humidity": (30, 70), "pressure": (990, 1030), "vibration": (2, 15)}
+UNITS = {"temperature": "celsius", "humidity": "percent", "pressure": "hpa", "vibration": "mm_s"}  # pipeline.yaml
+T0 = datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc)
 
 
 def synthetic(n: int, sensors: int = 1000, per_s: int = 5000, seed: int = 1) -> list[dict]:
@@ -44,7 +46,7 @@ def synthetic(n: int, sensors: int = 1000, per_s: int = 5000, seed: int = 1) -> 
     delivers that many events a second, so watermarks advance as they would live), a few anomalies
     and stragglers."""
     rng = random.Random(seed)
-    t0 = datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc)
+    t0 = T0
     metrics = list(NORMAL)
     out = []
     for i in range(n):
@@ -56,7 +58,7 @@ def synthetic(n: int, sensors: int = 1000, per_s: int = 5000, seed: int = 1) -> 
             value = {"temperature": 95.0, "pressure": 900.0}.get(metric, value)
         at = t0 + timedelta(milliseconds=1000 * i // per_s - (rng.randint(0, 3000) if rng.random() < 0.03 else 0))
         out.append({"schema_version": 1, "event_id": f"b{i}", "source": "simulator", "entity_id": f"sensor-{sensor:03d}",
-                    "metric": metric, "value": round(value, 3), "unit": "u", "event_time": format_time(at),
+                    "metric": metric, "value": round(value, 3), "unit": UNITS[metric], "event_time": format_time(at),
                     "ingest_time": format_time(at), "attributes": {"site": f"plant-{sensor % 7}", "firmware": "1.4.2"}})
     return out
 
@@ -87,8 +89,8 @@ def _blackhole_run(p: config.Pipeline, path: Path, what: str) -> float:
 
     s = JobSettings(region=p.region, source_connector="filesystem", source_path=str(path), sink="collect")
     t_env = StreamTableEnvironment.create(StreamExecutionEnvironment.get_execution_environment(job.configure(p, s)))
-    t_env.execute_sql(job.source_ddl(s, p.flink.out_of_orderness_s))
-    t_env.execute_sql(job.ROUTED_VIEW)
+    t_env.execute_sql(job.source_ddl(s, p))
+    t_env.execute_sql(job.routed_view(s, p, rules.rules_of(p)))
     t_env.execute_sql(job.EVENTS_VIEW)
     if what == "source":
         t_env.execute_sql("CREATE TABLE sink (v STRING) WITH ('connector' = 'blackhole')")
@@ -104,8 +106,14 @@ def _blackhole_run(p: config.Pipeline, path: Path, what: str) -> float:
 def _write_parts(events: list[dict], d: Path, parts: int) -> Path:
     """JSON lines split into one file per source subtask (each file in event-time order)."""
     d.mkdir()
+    # arrival (the files' modification time) = the end of the data's event time: every event is
+    # within the gold rules' age and future-skew limits of it
+    arrival = max(e["event_time"] for e in events)
+    at = datetime.fromisoformat(arrival.replace("Z", "+00:00")).timestamp()
     for k in range(parts):
-        (d / f"part-{k}.json").write_text("".join(json.dumps(e) + "\n" for e in events[k::parts]))
+        f = d / f"part-{k}.json"
+        f.write_text("".join(json.dumps(e) + "\n" for e in events[k::parts]))
+        os.utime(f, (at, at))
     return d
 
 

@@ -38,6 +38,8 @@ def demo_stage(demo) -> None:
         "alerts_unexpected": len(set(got) - expected.alert_ids),
         "alerts_suppressed_by_cooldown": len(expected.suppressed),
         "flink_late_events": len(expected.late),
+        "flink_late": len(expected.late),
+        "flink_invalid": stored_count(p, "invalid"),
         # The reference's own lateness model (a watermark per shard, advanced by every event); the
         # job's periodic watermarks lag it, so during a fast replay it marks fewer events late.
         "flink_late_events_per_shard_model": len(local.expected(p).late),
@@ -53,5 +55,16 @@ def demo_stage(demo) -> None:
         demo.console.print(f"[bold]E-mail:[/bold] {a.email_subject()}\n{a.email_text()}\n")
     if len(alerts) > SHOWN_EMAILS:
         demo.console.print(f"(and {len(alerts) - SHOWN_EMAILS} more e-mails)")
-    demo.console.print(f"late events stored under s3://{p.buckets.raw}/{p.flink.late_events_prefix}late/: "
-                       f"{len(expected.late)}; alerts expected {len(expected.alert_ids)}, received {len(got)}")
+    demo.console.print(f"stored by the job under s3://{p.buckets.raw}/{p.flink.late_events_prefix}: "
+                       f"{len(expected.late)} late events (late/), {demo.summary['flink_invalid']} invalid records "
+                       f"(invalid/); alerts expected {len(expected.alert_ids)}, received {len(got)}")
+
+
+def stored_count(p, kind: str) -> int:
+    """Objects the job stored under the raw bucket's <late_events_prefix><kind>/ (one per record)."""
+    import boto3
+
+    s3 = boto3.client("s3", region_name=p.region)
+    prefix = f"{p.flink.late_events_prefix}{kind}/"
+    return sum(len(page.get("Contents", []))
+               for page in s3.get_paginator("list_objects_v2").paginate(Bucket=p.buckets.raw, Prefix=prefix))

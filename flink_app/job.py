@@ -112,7 +112,10 @@ def routed_view(s: JobSettings, p: Pipeline, rules: list) -> str:
         read = validation.number_value(LINE, f) if f == "value" else validation.string_value(LINE, f)
         return f"CASE WHEN reason IS NULL THEN {read} END AS `{f}`"
     fields = ", ".join(field(f) for f in rules_mod.EVENT_FIELDS if f != "event_time")
-    reason = validation.reason_sql(Limits.of(p), line=LINE, data="`data`")
+    # rowtime is epoch 0 exactly for invalid records (a valid event that old fails not_too_old): the
+    # checks run again only for those, to name the reason; a valid record is checked once.
+    reason = (f"CASE WHEN rowtime = TO_TIMESTAMP_LTZ(0, 3) THEN "
+              f"{validation.reason_sql(Limits.of(p), line=LINE, data='`data`')} END")
     return (f"CREATE TEMPORARY VIEW routed AS\n"
             f"SELECT *, CASE WHEN reason IS NOT NULL THEN 'invalid' WHEN {late_sql(rules)} THEN 'late' "
             f"ELSE 'on_time' END AS route\n"
@@ -162,6 +165,10 @@ def configure(p: Pipeline, s: JobSettings, jars: list[str] | None = None, local:
         conf.set_string("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
     if s.restore_from:
         conf.set_string("execution.state-recovery.path", s.restore_from)
+    if local:  # the mini-cluster listens on the loopback interface only (REST, RPC, blob, data ports)
+        for key in ("rest.address", "rest.bind-address", "jobmanager.rpc.address", "jobmanager.bind-host",
+                    "taskmanager.host", "taskmanager.bind-host"):
+            conf.set_string(key, "127.0.0.1")
     if local:  # the mini-cluster's Python workers must use this interpreter (and its venv)
         conf.set_string("python.executable", sys.executable)
         conf.set_string("python.client.executable", sys.executable)
