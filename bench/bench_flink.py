@@ -90,7 +90,8 @@ def _blackhole_run(p: config.Pipeline, path: Path, what: str) -> float:
     s = JobSettings(region=p.region, source_connector="filesystem", source_path=str(path), sink="collect")
     t_env = StreamTableEnvironment.create(StreamExecutionEnvironment.get_execution_environment(job.configure(p, s)))
     t_env.execute_sql(job.source_ddl(s, p))
-    t_env.execute_sql(job.routed_view(s, p, rules.rules_of(p)))
+    for view in job.routed_views(s, p, rules.rules_of(p)):
+        t_env.execute_sql(view)
     t_env.execute_sql(job.EVENTS_VIEW)
     if what == "source":
         t_env.execute_sql("CREATE TABLE sink (v STRING) WITH ('connector' = 'blackhole')")

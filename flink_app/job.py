@@ -52,6 +52,7 @@ def source_ddl(s: JobSettings, p: Pipeline) -> str:
     reason = validation.reason_sql(Limits.of(p), line=LINE, data="`data`")
     cols.append(f"  rowtime AS CASE WHEN ({reason}) IS NULL THEN {validation.event_time_sql(LINE)} "
                 f"ELSE TO_TIMESTAMP_LTZ(0, 3) END")
+    cols.append("  proc AS PROCTIME()")
     cols.append(f"  WATERMARK FOR rowtime AS rowtime - INTERVAL '{p.flink.out_of_orderness_s}' SECOND")
     options = {"format": "raw"}
     if s.source_connector == "kinesis":
@@ -105,9 +106,13 @@ def late_sql(rules: list) -> str:
     return f"({wm} IS NOT NULL AND CASE `metric` {' '.join(whens)} ELSE rowtime <= {wm} END)"
 
 
-def routed_view(s: JobSettings, p: Pipeline, rules: list) -> str:
-    """Exactly one route per record: invalid (reason = code of the first failing check), late, or
-    on_time; the fields the rules read come from valid records only."""
+def routed_views(s: JobSettings, p: Pipeline, rules: list) -> list[str]:
+    """Exactly one route per record: invalid (reason = code of the first failing check), duplicate
+    (an event_id seen before, in keyed state that expires `state_ttl_ms` after its last access),
+    late (the window step would drop it) or on_time. The rule fields come from valid records only.
+
+    Duplicates are counted before the late test, and the late test runs after the exchange by
+    event_id: its watermark is already the minimum over all source subtasks, as at the windows."""
     def field(f: str) -> str:
         read = validation.number_value(LINE, f) if f == "value" else validation.string_value(LINE, f)
         return f"CASE WHEN reason IS NULL THEN {read} END AS `{f}`"
@@ -116,11 +121,26 @@ def routed_view(s: JobSettings, p: Pipeline, rules: list) -> str:
     # checks run again only for those, to name the reason; a valid record is checked once.
     reason = (f"CASE WHEN rowtime = TO_TIMESTAMP_LTZ(0, 3) THEN "
               f"{validation.reason_sql(Limits.of(p), line=LINE, data='`data`')} END")
-    return (f"CREATE TEMPORARY VIEW routed AS\n"
-            f"SELECT *, CASE WHEN reason IS NOT NULL THEN 'invalid' WHEN {late_sql(rules)} THEN 'late' "
-            f"ELSE 'on_time' END AS route\n"
-            f"FROM (SELECT *, {fields}, {record_key_sql(s)} AS record_key\n"
-            f"      FROM (SELECT *, {reason} AS reason FROM source_events))")
+    cols = "`data`, arrival, record_key, reason, rowtime, proc, event_id, source, entity_id, metric, `value`"
+    return [
+        f"CREATE TEMPORARY VIEW checked AS\n"
+        f"SELECT *, {fields}, {record_key_sql(s)} AS record_key\n"
+        f"FROM (SELECT *, {reason} AS reason FROM source_events)",
+        "CREATE TEMPORARY VIEW seen AS\n"
+        f"SELECT {cols}, COUNT(*) OVER (PARTITION BY event_id ORDER BY proc "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS times_seen\n"
+        "FROM checked WHERE reason IS NULL",
+        "CREATE TEMPORARY VIEW routed AS\n"
+        f"SELECT {cols}, CASE WHEN times_seen > 1 THEN 'duplicate' WHEN {late_sql(rules)} THEN 'late' "
+        "ELSE 'on_time' END AS route FROM seen\n"
+        f"UNION ALL SELECT {cols}, 'invalid' AS route FROM checked WHERE reason IS NOT NULL",
+    ]
+
+
+def state_ttl_ms(p: Pipeline, rules: list) -> int:
+    """How long an event_id is remembered: the longest window plus the out-of-orderness bound (a
+    duplicate arriving later is late anyway), plus one checkpoint interval of slack."""
+    return (rules_mod.max_window_s(rules) + p.flink.out_of_orderness_s + p.flink.checkpoint_interval_s) * 1000
 
 
 EVENTS_VIEW = "CREATE TEMPORARY VIEW events AS SELECT * FROM routed WHERE route = 'on_time'"
@@ -138,11 +158,17 @@ def output_sql(rules_query: str) -> str:
     see the same watermark and every record ends in exactly one of them. Common schema:
     kind, rule, entity_id, metric, window_start, window_end, observed, event_count, payload."""
     fields = ", ".join(f"KEY '{k}' VALUE {v}" for k, v in DROPPED_FIELDS.items())
+    none = "CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS TIMESTAMP(3)), CAST(NULL AS TIMESTAMP(3)), "
     return (f"SELECT 'alert' AS kind, rule, entity_id, metric, window_start, window_end, observed, event_count, "
             f"CAST(NULL AS STRING) AS payload FROM (\n{rules_query}\n)\nUNION ALL\n"
             f"SELECT route, CAST(NULL AS STRING), entity_id, metric, CAST(NULL AS TIMESTAMP(3)), "
             f"CAST(NULL AS TIMESTAMP(3)), CAST(NULL AS DOUBLE), CAST(NULL AS BIGINT), JSON_OBJECT({fields}) "
-            f"FROM routed WHERE route <> 'on_time'")
+            f"FROM routed WHERE route IN ('late', 'invalid')\nUNION ALL\n"
+            # Every record counted once by route, per second of processing time: the counters'
+            # source (a trickle into Python; duplicates are only counted, not stored).
+            f"SELECT 'count', route, {none}CAST(NULL AS DOUBLE), COUNT(*), CAST(NULL AS STRING) "
+            f"FROM TABLE(TUMBLE(TABLE routed, DESCRIPTOR(proc), INTERVAL '1' SECOND)) "
+            f"GROUP BY route, window_start, window_end")
 
 
 def configure(p: Pipeline, s: JobSettings, jars: list[str] | None = None, local: bool = True) -> Configuration:
@@ -192,6 +218,9 @@ class CooldownFunction(KeyedProcessFunction):
     def process_element(self, row, ctx):
         from flink_app.alerts import admit, from_row
 
+        if row[0] == "count":
+            yield json.dumps({"kind": "count", "route": row[1], "records": row[7]}, sort_keys=True)
+            return
         if row[0] != "alert":
             yield json.dumps({"kind": row[0], **json.loads(row[8])}, sort_keys=True)
             return
@@ -204,13 +233,18 @@ class CooldownFunction(KeyedProcessFunction):
 
 
 def _key(row) -> str:
-    return f"{row[1]}|{row[2]}" if row[0] == "alert" else f"{row[0]}|{row[8]}"
+    return f"{row[1]}|{row[2]}" if row[0] == "alert" else f"{row[0]}|{row[1]}|{row[8]}"
 
 
 def _epoch_s(t) -> float:
     from datetime import timezone
 
     return (t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t).timestamp()
+
+
+# Counter names: what the CloudWatch alarms of the CDK app watch (metric group kinesisanalytics).
+COUNTERS = {"read": "recordsRead", "on_time": "eventsOnTime", "late": "lateEvents", "invalid": "invalidEvents",
+            "duplicate": "duplicateEvents", "published": "alertsPublished", "dead-lettered": "alertsDeadLettered"}
 
 
 class Deliver(MapFunction):
@@ -235,20 +269,21 @@ class Deliver(MapFunction):
 
         self.reasons = {c.code: c.reason for c in checks(self.limits)}
         group = ctx.get_metrics_group().add_group(METRICS_GROUP)
-        self.counters = {k: group.counter(n) for k, n in (("late", "lateEvents"), ("invalid", "invalidEvents"),
-                                                          ("published", "alertsPublished"),
-                                                          ("dead-lettered", "alertsDeadLettered"))}
+        self.counters = {k: group.counter(n) for k, n in COUNTERS.items()}
 
     def map(self, value: str) -> str:
         from flink_app.alerts import Alert
 
         record = json.loads(value)
         kind = record.pop("kind")
+        if kind == "count":  # recordsRead = eventsOnTime + lateEvents + invalidEvents + duplicateEvents
+            self.counters["read"].inc(record["records"])
+            self.counters[record["route"]].inc(record["records"])
+            return f"count {record['route']} {record['records']}"
         if kind == "alert":
             out = self.publisher.publish(Alert(**record))
             self.counters[out.status].inc()
             return f"alert {out.alert_id} {out.status} after {out.attempts} attempt(s): {out.detail}"
-        self.counters[kind].inc()
         if record.get("reason_code"):
             record["reason"] = f"{record['reason_code']}: {self.reasons.get(record['reason_code'], '')}"
         key = dropped_key(self.prefix, kind, record)
@@ -274,8 +309,10 @@ def build(env: StreamExecutionEnvironment, p: Pipeline, s: JobSettings, rules: l
     rules = rules if rules is not None else rules_mod.rules_of(p)
     query = rules_mod.compile_rules(rules)
     t_env = StreamTableEnvironment.create(env)
+    t_env.get_config().set("table.exec.state.ttl", f"{state_ttl_ms(p, rules)} ms")
     t_env.execute_sql(source_ddl(s, p))
-    t_env.execute_sql(routed_view(s, p, rules))
+    for view in routed_views(s, p, rules):
+        t_env.execute_sql(view)
     t_env.execute_sql(EVENTS_VIEW)
     rows = t_env.to_data_stream(t_env.sql_query(output_sql(query)))
     return (rows.key_by(_key, key_type=Types.STRING())
