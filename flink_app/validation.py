@@ -98,7 +98,7 @@ def predicate(c: Check, line: str, arrival: str, data: str | None = None) -> str
         return _json_ok(line, data)
     if t == "object":
         return f"{line} IS JSON OBJECT"
-    if t == "extra":
+    if t == "additional_properties":
         names = "|".join(c.arg)
         known = lit('"(' + names + ')"')
         rest = f"REGEXP_REPLACE({_keys(line)}, {known}, '')"
@@ -119,7 +119,7 @@ def predicate(c: Check, line: str, arrival: str, data: str | None = None) -> str
         # Java's `$` would also match before a final line terminator: \z is the end of the text.
         whole = lit("^(?:" + c.arg + ")\\z")
         return f"REGEXP({string_value(line, f)}, {whole})"
-    if t == "datetime":
+    if t == "format":
         return _time_text_ok(string_value(line, f))
     if t in ("values_type", "values_max_length"):
         # The object's values as canonical JSON, [[v1,v2,...]], with every escape sequence made one
@@ -151,9 +151,9 @@ def gold_predicate(c: Check, limits: Limits, line: str, arrival: str) -> str:
         hi = _spec_case(limits, lambda s: repr(float(s.max))).replace("LINE", line)
         return f"{v} BETWEEN {lo} AND {hi}"
     event = event_time_sql(line)
-    if t == "not_too_old":
+    if t == "too_old":
         return f"{event} >= TIMESTAMPADD(SECOND, {-int(c.arg)}, {arrival})"
-    if t == "not_future":
+    if t == "in_future":
         return f"{event} <= TIMESTAMPADD(SECOND, {int(c.arg)}, {arrival})"
     return predicate(c, line, arrival)
 
@@ -172,7 +172,7 @@ def reason_sql(limits: Limits, line: str = "line", arrival: str = "arrival", dat
     return "CASE\n" + "\n".join(whens) + "\n  ELSE CAST(NULL AS STRING) END"
 
 
-_GOLD_TESTS = {"unit", "range", "not_too_old", "not_future", "declared"}
+_GOLD_TESTS = {"unit", "range", "too_old", "in_future", "declared"}
 
 
 def reasons(limits: Limits) -> dict[str, str]:

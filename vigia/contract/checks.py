@@ -11,13 +11,14 @@ field is skipped while the field is absent (an absent required field already fai
 API
 ---
 `Check(code, field, test, arg, reason)` (frozen):
-  code   short stable reason code `<field>.<test>`, e.g. `value.type`, `record.json`
+  code   short stable reason code `<field>.<test>`, e.g. `value.type`, `record.json`; `test`
+         is the `kind` of vigia.contract.FieldError where both name the same rule
   field  a top-level envelope field, or `record` for the whole record
   test   what is checked; compilers switch on it:
     contract (no inputs but the record):
       json        the bytes are one UTF-8 JSON text (RFC 8259: no NaN/Infinity literals)
       object      that text is a JSON object
-      extra       arg = allowed top-level names (tuple): no other key at the top level
+      additional_properties  arg = allowed top-level names (tuple): no other key at the top level
       required    the field is present (a JSON null is present, and then fails `type`)
       type        arg = "string" | "number" | "object": the JSON type as written, no coercion
                   ("99" is a string, true is not a number)
@@ -26,7 +27,7 @@ API
       min_length, max_length   arg = int: length of the string in Unicode code points
       pattern     arg = regex body: it matches the WHOLE string (anchors are the compiler's:
                   no trailing newline), character classes are ASCII (`\\d` = [0-9])
-      datetime    the text (it passed its pattern) is a real UTC instant: year >= 1, month,
+      format      (date-time) the text (it passed its pattern) is a real UTC instant: year >= 1, month,
                   day of that month, hour < 24, minute < 60, second < 60 (no leap second)
       values_type       arg = "string": every value of the object is a JSON string
       values_max_length arg = int: every value has at most that many code points
@@ -34,8 +35,8 @@ API
       declared    metric is a key of `Limits.metrics`
       unit        unit equals the metric's declared unit
       range       metric's min <= value <= metric's max
-      not_too_old event_time >= arrival - max_age_s      (both at millisecond precision:
-      not_future  event_time <= arrival + max_future_skew_s  sub-millisecond digits are dropped)
+      too_old     fails when event_time < arrival - max_age_s       (both at millisecond
+      in_future   fails when event_time > arrival + max_future_skew_s  precision: sub-ms digits dropped)
   arg    the test's parameter (above), None when it has none
   reason bounded human text (< 100 characters), the same in every runtime
 `Limits(metrics, max_age_s, max_future_skew_s)`; `Limits.of(pipeline)` reads them from pipeline.yaml.
@@ -108,7 +109,7 @@ def contract_checks() -> tuple[Check, ...]:
     out = [_check("record", "json", None, "not a UTF-8 JSON text"),
            _check("record", "object", None, "not a JSON object")]
     if s.get("additionalProperties") is False:
-        out.append(_check("record", "extra", tuple(s["properties"]),
+        out.append(_check("record", "additional_properties", tuple(s["properties"]),
                           "has a top-level field the contract does not define"))
     for name, prop in s["properties"].items():
         if name in s["required"]:
@@ -129,7 +130,7 @@ def contract_checks() -> tuple[Check, ...]:
         if "pattern" in prop:
             out.append(_check(name, "pattern", _body(prop["pattern"]), "does not match the required format"))
         if prop.get("format") == "date-time":
-            out.append(_check(name, "datetime", None, "is not a real date and time"))
+            out.append(_check(name, "format", None, "is not a real date and time"))
         values = prop.get("additionalProperties")
         if isinstance(values, dict):
             out.append(_check(name, "values_type", values["type"], f"values must be JSON {values['type']}s"))
@@ -143,9 +144,9 @@ def gold_checks(limits: Limits) -> tuple[Check, ...]:
     return (_check("metric", "declared", tuple(sorted(limits.metrics)), "is not declared in the pipeline's metrics"),
             _check("unit", "unit", None, "is not the declared unit of the metric"),
             _check("value", "range", None, "is outside the physical range of the metric"),
-            _check("event_time", "not_too_old", limits.max_age_s,
+            _check("event_time", "too_old", limits.max_age_s,
                    f"is more than {limits.max_age_s} s before the record's arrival"),
-            _check("event_time", "not_future", limits.max_future_skew_s,
+            _check("event_time", "in_future", limits.max_future_skew_s,
                    f"is more than {limits.max_future_skew_s} s after the record's arrival"))
 
 
@@ -183,7 +184,7 @@ _PY_TYPES = {"string": lambda v: isinstance(v, str), "number": _is_number, "obje
 
 
 def event_ms(text: str) -> int:
-    """Epoch milliseconds of an instant's text that passed the `datetime` check."""
+    """Epoch milliseconds of an instant's text that passed the `format` check."""
     t = datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
     frac = text[20:-1] if len(text) > 20 else ""
     return round(t.timestamp()) * 1000 + int((frac + "000")[:3])
@@ -212,7 +213,7 @@ def _passes(c: Check, e: dict, limits: Limits | None, arrival_ms: int | None) ->
         return len(v) <= c.arg
     if t == "pattern":
         return re.fullmatch(c.arg, v, re.ASCII) is not None
-    if t == "datetime":
+    if t == "format":
         return _real_instant(v)
     if t == "values_type":
         return all(_PY_TYPES[c.arg](x) for x in v.values())
@@ -225,9 +226,9 @@ def _passes(c: Check, e: dict, limits: Limits | None, arrival_ms: int | None) ->
         return v == spec.unit
     if t == "range":
         return spec.min <= _as_double(v) <= spec.max
-    if t == "not_too_old":
+    if t == "too_old":
         return event_ms(v) >= arrival_ms - c.arg * 1000
-    if t == "not_future":
+    if t == "in_future":
         return event_ms(v) <= arrival_ms + c.arg * 1000
     raise ValueError(f"unknown test {t!r} of check {c.code}")
 
@@ -246,7 +247,7 @@ def first_failure(record: bytes | str, limits: Limits | None = None,
     if not isinstance(event, dict):
         return cs[1]
     for c in cs[2:]:
-        if c.test == "extra":
+        if c.test == "additional_properties":
             if not set(event) <= set(c.arg):
                 return c
         elif c.field not in event:
