@@ -83,6 +83,8 @@ def _json_ok(line: str, data: str | None) -> str:
            f"CONCAT('{{\"k\":', {line}, '}}') IS JSON OBJECT"]
     if data is not None:  # bytes that are not UTF-8 would decode with replacement characters
         one.insert(0, f"ENCODE({line}, 'UTF-8') = {data}")
+    else:  # text decoded by the source: a replacement character marks bytes that were not UTF-8
+        one.insert(0, f"POSITION(U&'\\FFFD' IN {line}) = 0")
     return "(" + " AND ".join(one) + ")"
 
 

@@ -16,7 +16,8 @@ API
   field  a top-level envelope field, or `record` for the whole record
   test   what is checked; compilers switch on it:
     contract (no inputs but the record):
-      json        the bytes are one UTF-8 JSON text (RFC 8259: no NaN/Infinity literals)
+      json        the bytes are one UTF-8 JSON text (RFC 8259: no NaN/Infinity literals) without
+                  U+FFFD (the replacement character: what a decoder leaves of bytes not UTF-8)
       object      that text is a JSON object
       additional_properties  arg = allowed top-level names (tuple): no other key at the top level
       required    the field is present (a JSON null is present, and then fails `type`)
@@ -166,6 +167,8 @@ def _no_constants(name: str):
 
 def _parse(record: bytes | str) -> Any:
     text = record.decode("utf-8") if isinstance(record, (bytes, bytearray)) else record
+    if "\ufffd" in text:
+        raise _NotJson("U+FFFD: damaged text")
     return json.loads(text, parse_constant=_no_constants)
 
 
