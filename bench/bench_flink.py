@@ -8,6 +8,9 @@
   difference.
 - python_rules_events_per_s: the reference evaluator (plain Python) on the small input, same run,
   from the same JSON text (json.loads included, as a Lambda consumer of the stream would pay it).
+- flink_validation_dedup_throughput_ratio: the job's SQL (checks, dedup, routing, rules) against
+  the same rules over the same source without checks and dedup (`flink_sql_unchecked_events_per_s`),
+  same run, same method.
 - flink_source_only_events_per_s, flink_sql_only_events_per_s: parts of the job alone into a
   blackhole sink, same method: where the time goes.
 - alert_latency_p99_s: live simulator -> producer (polling every second) -> Kinesis (moto) -> job
@@ -28,15 +31,19 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from flink_app import reference, rules
+from flink_app import reference, rules, validation
 from vigia import config
 from vigia.contract import format_time
 
-SMALL, BIG = 1_200_000, 3_200_000
+# Smaller sizes (env) only where the full ones cannot finish: the steady-state method still holds.
+SMALL = int(os.environ.get("VIGIA_BENCH_FLINK_SMALL", "1200000"))
+BIG = int(os.environ.get("VIGIA_BENCH_FLINK_BIG", "3200000"))
 LIVE_S = int(os.environ.get("VIGIA_BENCH_LIVE_S", "150"))
 WARMUP_S = 45  # job start-up on this machine is 20-40 s
 TICK_S = 0.25  # live simulator: one reading per sensor every 0.25 s (80 events/s)
 NORMAL = {"temperature": (18, 30), "humidity": (30, 70), "pressure": (990, 1030), "vibration": (2, 15)}
+UNITS = {"temperature": "celsius", "humidity": "percent", "pressure": "hpa", "vibration": "mm_s"}  # pipeline.yaml
+T0 = datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc)
 
 
 def synthetic(n: int, sensors: int = 1000, per_s: int = 5000, seed: int = 1) -> list[dict]:
@@ -44,7 +51,7 @@ def synthetic(n: int, sensors: int = 1000, per_s: int = 5000, seed: int = 1) -> 
     delivers that many events a second, so watermarks advance as they would live), a few anomalies
     and stragglers."""
     rng = random.Random(seed)
-    t0 = datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc)
+    t0 = T0
     metrics = list(NORMAL)
     out = []
     for i in range(n):
@@ -56,7 +63,7 @@ def synthetic(n: int, sensors: int = 1000, per_s: int = 5000, seed: int = 1) -> 
             value = {"temperature": 95.0, "pressure": 900.0}.get(metric, value)
         at = t0 + timedelta(milliseconds=1000 * i // per_s - (rng.randint(0, 3000) if rng.random() < 0.03 else 0))
         out.append({"schema_version": 1, "event_id": f"b{i}", "source": "simulator", "entity_id": f"sensor-{sensor:03d}",
-                    "metric": metric, "value": round(value, 3), "unit": "u", "event_time": format_time(at),
+                    "metric": metric, "value": round(value, 3), "unit": UNITS[metric], "event_time": format_time(at),
                     "ingest_time": format_time(at), "attributes": {"site": f"plant-{sensor % 7}", "firmware": "1.4.2"}})
     return out
 
@@ -87,12 +94,19 @@ def _blackhole_run(p: config.Pipeline, path: Path, what: str) -> float:
 
     s = JobSettings(region=p.region, source_connector="filesystem", source_path=str(path), sink="collect")
     t_env = StreamTableEnvironment.create(StreamExecutionEnvironment.get_execution_environment(job.configure(p, s)))
-    t_env.execute_sql(job.source_ddl(s, p.flink.out_of_orderness_s))
-    t_env.execute_sql(job.ROUTED_VIEW)
+    t_env.execute_sql(job.source_ddl(s, p))
+    for view in job.routed_views(s, p, rules.rules_of(p)):
+        t_env.execute_sql(view)
     t_env.execute_sql(job.EVENTS_VIEW)
     if what == "source":
         t_env.execute_sql("CREATE TABLE sink (v STRING) WITH ('connector' = 'blackhole')")
-        insert = "INSERT INTO sink SELECT event_id FROM source_events WHERE rowtime IS NOT NULL"
+        insert = "INSERT INTO sink SELECT `line` FROM source_events WHERE rowtime IS NOT NULL"
+    elif what == "sql_unchecked":  # the same rules over the same source, no checks, no dedup
+        fields = ", ".join(f"{validation.number_value(job.LINE, f) if f == 'value' else validation.string_value(job.LINE, f)}"
+                           f" AS `{f}`" for f in rules.EVENT_FIELDS if f != "event_time")
+        t_env.execute_sql(f"CREATE TEMPORARY VIEW unchecked AS SELECT *, {fields} FROM source_events")
+        t_env.execute_sql("CREATE TABLE sink (rule STRING) WITH ('connector' = 'blackhole')")
+        insert = f"INSERT INTO sink SELECT rule FROM ({rules.compile_rules(rules.rules_of(p), table='unchecked')})"
     else:
         t_env.execute_sql("CREATE TABLE sink (kind STRING, rule STRING) WITH ('connector' = 'blackhole')")
         insert = f"INSERT INTO sink SELECT kind, rule FROM ({job.output_sql(rules.compile_rules(rules.rules_of(p)))})"
@@ -104,8 +118,14 @@ def _blackhole_run(p: config.Pipeline, path: Path, what: str) -> float:
 def _write_parts(events: list[dict], d: Path, parts: int) -> Path:
     """JSON lines split into one file per source subtask (each file in event-time order)."""
     d.mkdir()
+    # arrival (the files' modification time) = the end of the data's event time: every event is
+    # within the gold rules' age and future-skew limits of it
+    arrival = max(e["event_time"] for e in events)
+    at = datetime.fromisoformat(arrival.replace("Z", "+00:00")).timestamp()
     for k in range(parts):
-        (d / f"part-{k}.json").write_text("".join(json.dumps(e) + "\n" for e in events[k::parts]))
+        f = d / f"part-{k}.json"
+        f.write_text("".join(json.dumps(e) + "\n" for e in events[k::parts]))
+        os.utime(f, (at, at))
     return d
 
 
@@ -122,7 +142,7 @@ def throughput() -> dict:
         t_small = min(_flink_run(p, small)[0] for _ in range(3))
         t_big, flink_alerts = min(_flink_run(p, big) for _ in range(3))
         parts = {}  # where the time goes: the same steady-state method for parts of the job
-        for what in ("source", "sql"):
+        for what in ("source", "sql", "sql_unchecked"):
             _blackhole_run(p, small, what)
             parts[what] = (BIG - SMALL) / (min(_blackhole_run(p, big, what) for _ in range(3))
                                            - min(_blackhole_run(p, small, what) for _ in range(3)))
@@ -138,7 +158,10 @@ def throughput() -> dict:
             "flink_bench_small_s": round(t_small, 2), "flink_bench_big_s": round(t_big, 2),
             "flink_bench_parallelism": p.flink.parallelism,
             "flink_source_only_events_per_s": round(parts["source"]),
-            "flink_sql_only_events_per_s": round(parts["sql"])}
+            "flink_sql_only_events_per_s": round(parts["sql"]),
+            # the cost of validation and dedup: the SQL part with them / without them, same run
+            "flink_sql_unchecked_events_per_s": round(parts["sql_unchecked"]),
+            "flink_validation_dedup_throughput_ratio": round(parts["sql"] / parts["sql_unchecked"], 2)}
 
 
 def latency_pipeline(p: config.Pipeline) -> config.Pipeline:

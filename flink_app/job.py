@@ -1,13 +1,15 @@
-"""The real-time job: Kinesis -> JSON in the JVM -> compiled rule SQL -> cooldown -> SNS.
+"""The real-time job: Kinesis -> validation in the JVM -> compiled rule SQL -> cooldown -> SNS.
 
 Layout of the one job (flink_app/README.md has the why):
   table `source_events` (the Kinesis connector; a JSON-lines file or directory for tests and the
-    benchmark): envelope columns from the contract, rowtime from `event_time`, bounded watermark
-  view `routed`: exactly one route per row: invalid, late (rowtime <= CURRENT_WATERMARK) or on_time
+    benchmark): each record's bytes (`raw` format), where it came from, its arrival time; `rowtime`
+    = event time of a record that passes every check (flink_app/validation.py), else epoch 0
+  view `routed`: exactly one route per record: invalid (reason code), late (the window step would
+    drop it) or on_time; the rule fields are read from valid records only
   view `events` (on-time rows) -> compiled rules (window TVFs, UNION ALL)
   ONE query: alert rows UNION ALL late/invalid rows (one scan of the source, one watermark)
   -> keyed Python function: cooldown for alerts (keyed state), dropped rows as tagged JSON
-  -> Deliver: publish alerts to SNS (retries, then the DLQ), store and count dropped events.
+  -> Deliver: publish alerts to SNS (retries, then the DLQ), store and count dropped records.
 Tests and the benchmark collect the tagged JSON stream from `build` instead of delivering it.
 """
 
@@ -24,29 +26,39 @@ from pyflink.datastream.state import ValueStateDescriptor
 from pyflink.table import StreamTableEnvironment
 
 from flink_app import rules as rules_mod
+from flink_app import validation
 from flink_app.properties import JobSettings
 from vigia.config import Pipeline
-from vigia.contract import columns
+from vigia.contract.checks import Limits
 
-FLINK_TYPES = {"string": "STRING", "double": "DOUBLE"}  # the types of rules.EVENT_FIELDS (and timestamp)
-INVALID = " OR ".join(f"`{c}` IS NULL" for c in rules_mod.EVENT_FIELDS)
+# The record's text (the `raw` format decodes UTF-8; bytes that are not UTF-8 become U+FFFD, which
+# the checks reject). A BYTES column decoded in SQL would be lossless, but the decoding is then
+# inlined at each of the ~60 uses and the source's watermark generator (compiled as one method)
+# outgrows the JVM's 64 KB method limit: the job restarted in a loop.
+LINE = "`line`"
+METRICS_GROUP = "kinesisanalytics"  # the group Managed Flink exports to CloudWatch
 
 
-def job_columns() -> tuple:
-    return tuple(c for c in columns() if c.name in rules_mod.EVENT_FIELDS)
+def source_ddl(s: JobSettings, p: Pipeline) -> str:
+    """The stream's records as bytes (the `raw` format: nothing is coerced or skipped), where each
+    came from, its arrival time, and the event-time attribute.
 
-
-def source_ddl(s: JobSettings, bound_s: int) -> str:
-    """The job's envelope columns, typed from the contract, plus the event-time attribute."""
-    cols = []
-    for c in job_columns():
-        typ = "TIMESTAMP_LTZ(3)" if c.type == "timestamp" else FLINK_TYPES[c.type]
-        cols.append(f"  `{c.name}` {typ}")
-    # An invalid row (a field the job reads is missing or unparseable) gets epoch 0: it is routed
-    # out as invalid and can never move the watermark (a NULL rowtime would fail the job).
-    cols.append(f"  rowtime AS CASE WHEN {INVALID} THEN TO_TIMESTAMP_LTZ(0, 3) ELSE `event_time` END")
-    cols.append(f"  WATERMARK FOR rowtime AS rowtime - INTERVAL '{bound_s}' SECOND")
-    options = {"format": "json", "json.ignore-parse-errors": "true", "json.timestamp-format.standard": "ISO-8601"}
+    `rowtime` is the event time of a record that passes every check (contract and gold rules), and
+    epoch 0 for any other record: an invalid or far-future record can never move the watermark."""
+    cols = ["  `line` STRING"]
+    if s.source_connector == "kinesis":
+        cols += ["  arrival TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL",
+                 "  shard_id STRING METADATA FROM 'shard-id' VIRTUAL",
+                 "  sequence_number STRING METADATA FROM 'sequence-number' VIRTUAL"]
+    else:  # files (tests, benchmark): arrival = the file's modification time
+        cols += ["  arrival TIMESTAMP_LTZ(3) METADATA FROM 'file.modification-time' VIRTUAL",
+                 "  file_path STRING METADATA FROM 'file.path' VIRTUAL"]
+    reason = validation.reason_sql(Limits.of(p), line=LINE)
+    cols.append(f"  rowtime AS CASE WHEN ({reason}) IS NULL THEN {validation.event_time_sql(LINE)} "
+                f"ELSE TO_TIMESTAMP_LTZ(0, 3) END")
+    cols.append("  proc AS PROCTIME()")
+    cols.append(f"  WATERMARK FOR rowtime AS rowtime - INTERVAL '{p.flink.out_of_orderness_s}' SECOND")
+    options = {"format": "raw"}
     if s.source_connector == "kinesis":
         options.update({"connector": "kinesis", "stream.arn": s.stream_arn, "aws.region": s.region,
                         "source.init.position": s.init_position})
@@ -67,30 +79,100 @@ def source_ddl(s: JobSettings, bound_s: int) -> str:
     return "CREATE TABLE source_events (\n" + ",\n".join(cols) + f"\n) WITH (\n{with_clause}\n)"
 
 
-ROUTED_VIEW = f"""CREATE TEMPORARY VIEW routed AS
-SELECT *, CASE
-    WHEN {INVALID} THEN 'invalid'
-    WHEN CURRENT_WATERMARK(rowtime) IS NOT NULL AND rowtime <= CURRENT_WATERMARK(rowtime) THEN 'late'
-    ELSE 'on_time' END AS route
-FROM source_events"""
+def record_key_sql(s: JobSettings) -> str:
+    """Unique per record read: shard and sequence number (in tests: the file and the record's hash)."""
+    if s.source_connector == "kinesis":
+        return "CONCAT(shard_id, '-', sequence_number)"
+    return "CONCAT(REGEXP_EXTRACT(file_path, '([^/]*)$', 1), '-', SUBSTR(SHA256(`line`), 1, 32))"
+
+
+def _epoch_ms_sql(ts: str) -> str:
+    return f"(UNIX_TIMESTAMP(DATE_FORMAT({ts}, 'yyyy-MM-dd HH:mm:ss')) * 1000 + EXTRACT(MILLISECOND FROM {ts}))"
+
+
+def late_sql(rules: list) -> str:
+    """TRUE when the window step would drop the row: the earliest-ending window of the rules its
+    metric feeds has ended (end - 1 ms <= watermark, the window operator's own test). A row that
+    feeds no rule is late when rowtime <= watermark."""
+    wm = "CURRENT_WATERMARK(rowtime)"
+    shapes: dict[str, set[tuple[int, int]]] = {}
+    for r in rules:
+        shapes.setdefault(r.metric, set()).add((r.window.size_s * 1000, (r.window.slide_s or r.window.size_s) * 1000))
+    t = _epoch_ms_sql("rowtime")
+    whens = []
+    for metric, windows in sorted(shapes.items()):
+        # windows [k*slide, k*slide + size) hold t; the earliest ends at the first multiple of slide
+        # above t - size, plus size
+        ends = [f"(CAST(FLOOR(({t} - {size}) / {slide}.0) AS BIGINT) * {slide} + {slide + size})"
+                for size, slide in sorted(windows)]
+        end = ends[0] if len(ends) == 1 else f"LEAST({', '.join(ends)})"
+        whens.append(f"WHEN {rules_mod._literal(metric)} THEN TO_TIMESTAMP_LTZ({end} - 1, 3) <= {wm}")
+    return f"({wm} IS NOT NULL AND CASE `metric` {' '.join(whens)} ELSE rowtime <= {wm} END)"
+
+
+def routed_views(s: JobSettings, p: Pipeline, rules: list) -> list[str]:
+    """Exactly one route per record: invalid (reason = code of the first failing check), duplicate
+    (an event_id seen before, in keyed state that expires `state_ttl_ms` after its last access),
+    late (the window step would drop it) or on_time. The rule fields come from valid records only.
+
+    Duplicates are counted before the late test, and the late test runs after the exchange by
+    event_id: its watermark is already the minimum over all source subtasks, as at the windows."""
+    def field(f: str) -> str:
+        read = validation.number_value(LINE, f) if f == "value" else validation.string_value(LINE, f)
+        return f"CASE WHEN reason IS NULL THEN {read} END AS `{f}`"
+    fields = ", ".join(field(f) for f in rules_mod.EVENT_FIELDS if f != "event_time")
+    # rowtime is epoch 0 exactly for invalid records (a valid event that old fails not_too_old): the
+    # checks run again only for those, to name the reason; a valid record is checked once.
+    reason = (f"CASE WHEN rowtime = TO_TIMESTAMP_LTZ(0, 3) THEN "
+              f"{validation.reason_sql(Limits.of(p), line=LINE)} END")
+    cols = "`line`, arrival, record_key, reason, rowtime, proc, event_id, source, entity_id, metric, `value`"
+    return [
+        f"CREATE TEMPORARY VIEW checked AS\n"
+        f"SELECT *, {fields}, {record_key_sql(s)} AS record_key\n"
+        f"FROM (SELECT *, {reason} AS reason FROM source_events)",
+        "CREATE TEMPORARY VIEW seen AS\n"
+        f"SELECT {cols}, COUNT(*) OVER (PARTITION BY event_id ORDER BY proc "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS times_seen\n"
+        "FROM checked WHERE reason IS NULL",
+        "CREATE TEMPORARY VIEW routed AS\n"
+        f"SELECT {cols}, CASE WHEN times_seen > 1 THEN 'duplicate' WHEN {late_sql(rules)} THEN 'late' "
+        "ELSE 'on_time' END AS route FROM seen\n"
+        f"UNION ALL SELECT {cols}, 'invalid' AS route FROM checked WHERE reason IS NOT NULL",
+    ]
+
+
+def state_ttl_ms(p: Pipeline, rules: list) -> int:
+    """How long an event_id is remembered: the longest window plus the out-of-orderness bound (a
+    duplicate arriving later is late anyway), plus one checkpoint interval of slack."""
+    return (rules_mod.max_window_s(rules) + p.flink.out_of_orderness_s + p.flink.checkpoint_interval_s) * 1000
+
+
 EVENTS_VIEW = "CREATE TEMPORARY VIEW events AS SELECT * FROM routed WHERE route = 'on_time'"
 
 
 TIME_TEXT = "DATE_FORMAT({}, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')"
+# What a late or invalid record is stored with: where it came from, why, and its original bytes.
+DROPPED_FIELDS = {"record_key": "record_key", "reason_code": "reason", "event_id": "event_id",
+                  "event_time": f"CASE WHEN reason IS NULL THEN {TIME_TEXT.format('rowtime')} END",
+                  "arrival": TIME_TEXT.format("arrival"), "data_base64": "TO_BASE64(ENCODE(`line`, 'UTF-8'))"}
 
 
 def output_sql(rules_query: str) -> str:
-    """Alerts and dropped (late, invalid) events as ONE query over ONE scan of the source, so both
-    see the same watermark and every event ends in exactly one of them. Common schema:
+    """Alerts and dropped (late, invalid) records as ONE query over ONE scan of the source, so both
+    see the same watermark and every record ends in exactly one of them. Common schema:
     kind, rule, entity_id, metric, window_start, window_end, observed, event_count, payload."""
-    fields = ", ".join(f"KEY '{c.name}' VALUE "
-                       + (TIME_TEXT.format(f"`{c.name}`") if c.type == "timestamp" else f"`{c.name}`")
-                       for c in job_columns())
+    fields = ", ".join(f"KEY '{k}' VALUE {v}" for k, v in DROPPED_FIELDS.items())
+    none = "CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS TIMESTAMP(3)), CAST(NULL AS TIMESTAMP(3)), "
     return (f"SELECT 'alert' AS kind, rule, entity_id, metric, window_start, window_end, observed, event_count, "
             f"CAST(NULL AS STRING) AS payload FROM (\n{rules_query}\n)\nUNION ALL\n"
             f"SELECT route, CAST(NULL AS STRING), entity_id, metric, CAST(NULL AS TIMESTAMP(3)), "
             f"CAST(NULL AS TIMESTAMP(3)), CAST(NULL AS DOUBLE), CAST(NULL AS BIGINT), JSON_OBJECT({fields}) "
-            f"FROM routed WHERE route <> 'on_time'")
+            f"FROM routed WHERE route IN ('late', 'invalid')\nUNION ALL\n"
+            # Every record counted once by route, per second of processing time: the counters'
+            # source (a trickle into Python; duplicates are only counted, not stored).
+            f"SELECT 'count', route, {none}CAST(NULL AS DOUBLE), COUNT(*), CAST(NULL AS STRING) "
+            f"FROM TABLE(TUMBLE(TABLE routed, DESCRIPTOR(proc), INTERVAL '1' SECOND)) "
+            f"GROUP BY route, window_start, window_end")
 
 
 def configure(p: Pipeline, s: JobSettings, jars: list[str] | None = None, local: bool = True) -> Configuration:
@@ -113,6 +195,10 @@ def configure(p: Pipeline, s: JobSettings, jars: list[str] | None = None, local:
         conf.set_string("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
     if s.restore_from:
         conf.set_string("execution.state-recovery.path", s.restore_from)
+    if local:  # the mini-cluster listens on the loopback interface only (REST, RPC, blob, data ports)
+        for key in ("rest.address", "rest.bind-address", "jobmanager.rpc.address", "jobmanager.bind-host",
+                    "taskmanager.host", "taskmanager.bind-host"):
+            conf.set_string(key, "127.0.0.1")
     if local:  # the mini-cluster's Python workers must use this interpreter (and its venv)
         conf.set_string("python.executable", sys.executable)
         conf.set_string("python.client.executable", sys.executable)
@@ -131,11 +217,14 @@ class CooldownFunction(KeyedProcessFunction):
 
         self.rules = {d["name"]: Rule.model_validate(d) for d in self.rule_dicts}
         self.last = ctx.get_state(ValueStateDescriptor("last_alert_window_start", Types.DOUBLE()))
-        self.suppressed = ctx.get_metrics_group().counter("alertsSuppressed")
+        self.suppressed = ctx.get_metrics_group().add_group(METRICS_GROUP).counter("alertsSuppressed")
 
     def process_element(self, row, ctx):
         from flink_app.alerts import admit, from_row
 
+        if row[0] == "count":
+            yield json.dumps({"kind": "count", "route": row[1], "records": row[7]}, sort_keys=True)
+            return
         if row[0] != "alert":
             yield json.dumps({"kind": row[0], **json.loads(row[8])}, sort_keys=True)
             return
@@ -148,13 +237,18 @@ class CooldownFunction(KeyedProcessFunction):
 
 
 def _key(row) -> str:
-    return f"{row[1]}|{row[2]}" if row[0] == "alert" else f"{row[0]}|{row[8]}"
+    return f"{row[1]}|{row[2]}" if row[0] == "alert" else f"{row[0]}|{row[1]}|{row[8]}"
 
 
 def _epoch_s(t) -> float:
     from datetime import timezone
 
     return (t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t).timestamp()
+
+
+# Counter names: what the CloudWatch alarms of the CDK app watch (metric group kinesisanalytics).
+COUNTERS = {"read": "recordsRead", "on_time": "eventsOnTime", "late": "lateEvents", "invalid": "invalidEvents",
+            "duplicate": "duplicateEvents", "published": "alertsPublished", "dead-lettered": "alertsDeadLettered"}
 
 
 class Deliver(MapFunction):
@@ -164,6 +258,7 @@ class Deliver(MapFunction):
         self.s = s
         self.prefix = p.flink.late_events_prefix
         self.max_attempts = p.alerts.publish_max_attempts
+        self.limits = Limits.of(p)
 
     def open(self, ctx: RuntimeContext):
         import boto3
@@ -174,21 +269,27 @@ class Deliver(MapFunction):
         self.publisher = Publisher(self.s.alert_topic_arn, self.s.alert_dlq_url, self.s.region,
                                    self.max_attempts, endpoint_url=endpoint)
         self.s3 = boto3.client("s3", region_name=self.s.region, **({"endpoint_url": endpoint} if endpoint else {}))
-        group = ctx.get_metrics_group()
-        self.counters = {k: group.counter(n) for k, n in (("late", "lateEvents"), ("invalid", "invalidEvents"),
-                                                          ("published", "alertsPublished"),
-                                                          ("dead-lettered", "alertsDeadLettered"))}
+        from vigia.contract.checks import checks
+
+        self.reasons = {c.code: c.reason for c in checks(self.limits)}
+        group = ctx.get_metrics_group().add_group(METRICS_GROUP)
+        self.counters = {k: group.counter(n) for k, n in COUNTERS.items()}
 
     def map(self, value: str) -> str:
         from flink_app.alerts import Alert
 
         record = json.loads(value)
         kind = record.pop("kind")
+        if kind == "count":  # recordsRead = eventsOnTime + lateEvents + invalidEvents + duplicateEvents
+            self.counters["read"].inc(record["records"])
+            self.counters[record["route"]].inc(record["records"])
+            return f"count {record['route']} {record['records']}"
         if kind == "alert":
             out = self.publisher.publish(Alert(**record))
             self.counters[out.status].inc()
             return f"alert {out.alert_id} {out.status} after {out.attempts} attempt(s): {out.detail}"
-        self.counters[kind].inc()
+        if record.get("reason_code"):
+            record["reason"] = f"{record['reason_code']}: {self.reasons.get(record['reason_code'], '')}"
         key = dropped_key(self.prefix, kind, record)
         self.s3.put_object(Bucket=self.s.late_bucket, Key=key, Body=json.dumps(record, sort_keys=True).encode(),
                            ContentType="application/json")
@@ -196,11 +297,13 @@ class Deliver(MapFunction):
 
 
 def dropped_key(prefix: str, kind: str, record: dict) -> str:
-    """Deterministic object name per event, so a replay after a restart overwrites, never doubles."""
-    import hashlib
-
-    day = (record.get("event_time") or "unknown")[:10]
-    name = record.get("event_id") or hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:32]
+    """Deterministic object name per record, so a replay after a restart overwrites, never doubles:
+    a late event by its event_id under its event day, an invalid record by its record key (shard and
+    sequence number: unique per record read) under its arrival day."""
+    if kind == "late":
+        day, name = record["event_time"][:10], record["event_id"]
+    else:
+        day, name = record["arrival"][:10], record["record_key"]
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(name))
     return f"{prefix}{kind}/dt={day}/{safe}.json"
 
@@ -210,8 +313,10 @@ def build(env: StreamExecutionEnvironment, p: Pipeline, s: JobSettings, rules: l
     rules = rules if rules is not None else rules_mod.rules_of(p)
     query = rules_mod.compile_rules(rules)
     t_env = StreamTableEnvironment.create(env)
-    t_env.execute_sql(source_ddl(s, p.flink.out_of_orderness_s))
-    t_env.execute_sql(ROUTED_VIEW)
+    t_env.get_config().set("table.exec.state.ttl", f"{state_ttl_ms(p, rules)} ms")
+    t_env.execute_sql(source_ddl(s, p))
+    for view in routed_views(s, p, rules):
+        t_env.execute_sql(view)
     t_env.execute_sql(EVENTS_VIEW)
     rows = t_env.to_data_stream(t_env.sql_query(output_sql(query)))
     return (rows.key_by(_key, key_type=Types.STRING())

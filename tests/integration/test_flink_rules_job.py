@@ -8,6 +8,7 @@ does not stall the windows.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from datetime import datetime, timezone
@@ -90,11 +91,14 @@ def test_late_events_are_routed_out_not_dropped(bounded_run):
 
 def test_every_event_ends_in_exactly_one_place(bounded_run):
     rows, expected, marks, events = bounded_run
-    invalid = {r["event_id"] for r in rows if r["kind"] == "invalid"}
-    assert invalid == marks["invalid"]
-    dropped = [r for r in rows if r["kind"] != "alert"]
-    assert len(dropped) == len({r["event_id"] for r in dropped}) == len(marks["late"]) + len(marks["invalid"])
-    assert expected.on_time + len(dropped) == len(events)
+    invalid = [r for r in rows if r["kind"] == "invalid"]
+    # stored with the reason and the original bytes, under a key unique per record
+    assert {json.loads(base64.b64decode(r["data_base64"]))["event_id"] for r in invalid} == marks["invalid"]
+    assert {r["reason_code"] for r in invalid} == {"value.type", "event_time.required", "source.required"}
+    assert len({r["record_key"] for r in invalid}) == len(invalid)
+    late = [r for r in rows if r["kind"] == "late"]
+    assert len(late) == len({r["event_id"] for r in late}) == len(marks["late"])
+    assert expected.on_time + len(late) + len(invalid) == len(events)
 
 
 def test_cooldown_suppresses_repeats_for_the_same_entity(bounded_run):
@@ -120,3 +124,39 @@ def test_idle_partition_does_not_stall_windows(tmp_path):
                     source_monitor_s=1, sink="collect")
     rows = collect(p, s, until=lambda rows: want <= {r.get("alert_id") for r in rows}, timeout_s=180)
     assert {r["alert_id"] for r in rows if r["kind"] == "alert"} == want
+
+
+def test_duplicates_and_a_far_future_event_change_nothing(tmp_path):
+    """The same timeline with every h-1 humidity reading delivered 5 times (at-least-once) and one
+    event stamped 2099 early on: the same alerts as the clean timeline (the count rule does not see
+    the copies, the far-future event is invalid and moves no watermark, so nothing after it is
+    late), and the counts per route add up to every record read."""
+    events, marks = fd.timeline(minutes=6)
+    noisy = []
+    for e in events:
+        noisy += [e] * (5 if e.get("entity_id") == "h-1" else 1)
+    future = fd.envelope(90_010, "t-0", "temperature", 99.0, datetime(2099, 1, 1, tzinfo=timezone.utc))
+    noisy.insert(30, future)
+    src = fd.write_jsonl(noisy, tmp_path / "src" / "events.json")
+    p = pipeline(parallelism=1, idle_timeout_s=1)
+    last = max(reference.event_ms(e) for e in events if reference.event_ms(e) is not None)
+    wm = datetime.fromtimestamp((last - fd.BOUND_S * 1000) / 1000, tz=timezone.utc)
+    want = reference.evaluate(events, fd.RULES, fd.BOUND_S, final_watermark=wm)
+    assert any(a.rule == "busy_count" for a in want.alerts), "the count rule must fire on the clean data"
+
+    def counted(rows):
+        return sum(r["records"] for r in rows if r["kind"] == "count")
+    s = JobSettings(region=p.region, source_connector="filesystem", source_path=str(src.parent),
+                    source_monitor_s=1, sink="collect")
+    rows = collect(p, s, until=lambda rows: counted(rows) == len(noisy)
+                   and want.alert_ids <= {r.get("alert_id") for r in rows}, timeout_s=240)
+    by_route = {}
+    for r in rows:
+        if r["kind"] == "count":
+            by_route[r["route"]] = by_route.get(r["route"], 0) + r["records"]
+    # the same alerts, with the same counts and values (a count of 75 would have the same alert_id)
+    assert alert_view(r for r in rows if r["kind"] == "alert") == alert_view(a.to_dict() for a in want.alerts)
+    assert by_route["duplicate"] == 4 * sum(1 for e in events if e.get("entity_id") == "h-1")
+    assert by_route["invalid"] == len(marks["invalid"]) + 1
+    assert {r["event_id"] for r in rows if r["kind"] == "late"} == {e["event_id"] for e in want.late}
+    assert sum(by_route.values()) == len(noisy)

@@ -7,6 +7,7 @@ never written here: tests compute them with the reference evaluator (flink_app.r
 from __future__ import annotations
 
 import json
+import os
 import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -40,9 +41,15 @@ ENTITIES = {"t-0": "temperature", "t-1": "temperature", "p-0": "pressure", "v-0"
             "h-0": "humidity", "h-1": "humidity"}
 
 
+UNITS = {"temperature": "celsius", "pressure": "hpa", "vibration": "mm_s", "humidity": "percent"}  # pipeline.yaml
+# Arrival time of every record (the files' modification time): the gold rules accept event times
+# up to 30 days before it and 300 s after it; the timelines span T0 .. T0 + a few minutes.
+ARRIVAL = T0 + timedelta(minutes=10)
+
+
 def envelope(i: int, entity: str, metric: str, value, at: datetime, source: str = "simulator") -> dict:
     return {"schema_version": 1, "event_id": f"ev-{i:05d}", "source": source, "entity_id": entity,
-            "metric": metric, "value": value, "unit": "u", "event_time": format_time(at),
+            "metric": metric, "value": value, "unit": UNITS[metric], "event_time": format_time(at),
             "ingest_time": format_time(at), "attributes": {"site": "plant-a"}}
 
 
@@ -96,7 +103,9 @@ def timeline(minutes: int = 6, seed: int = 7) -> tuple[list[dict], dict[str, set
     return events, marks
 
 
-def write_jsonl(events: list[dict], path: Path) -> Path:
+def write_jsonl(events: list[dict | bytes], path: Path, arrival: datetime = ARRIVAL) -> Path:
+    """One record per line (bytes as they are); the file's modification time is the records' arrival."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    path.write_bytes(b"".join((e if isinstance(e, bytes) else json.dumps(e).encode()) + b"\n" for e in events))
+    os.utime(path, (arrival.timestamp(), arrival.timestamp()))
     return path

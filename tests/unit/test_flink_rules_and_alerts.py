@@ -139,3 +139,16 @@ def test_job_start_up_stops_on_a_bad_rule_with_its_name(tmp_path):
                          env={"VIGIA_FLINK_PROPERTIES": str(props), "PATH": "/usr/bin:/bin"})
     assert run.returncode == 2
     assert "cannot start" in run.stderr and f"rule '{data['rules'][1]['name']}'" in run.stderr and "multiple of slide_s" in run.stderr
+
+
+def test_demo_reads_the_jobs_counts_from_its_log(tmp_path):
+    from flink_app import demo
+
+    log = tmp_path / "flink.log"
+    log.write_text("1> count on_time 7\nold run\n")
+    start = log.stat().st_size
+    with open(log, "a") as f:
+        f.write("vigia flink job: 4 rules\n1> count on_time 120\n2> count late 3\n"
+                "2> late event stored at s3://b/late/late/x.json\n1> count invalid 2\n2> count on_time 5\n")
+    assert demo.job_counts(log, start) == {"on_time": 125, "late": 3, "invalid": 2}
+    assert demo.wait_for_counts(log, start, records=130, timeout_s=0) == {"on_time": 125, "late": 3, "invalid": 2}
