@@ -22,7 +22,7 @@ import yaml
 from flink_app import properties, rules
 from vigia import ingest
 from vigia.config import Pipeline
-from vigia.contract import format_time, parse_time
+from vigia.contract import checks, format_time, parse_time
 from vigia.local import aws, provision, services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,7 +98,7 @@ def end_of_replay_markers(p: Pipeline) -> list[dict]:
     """One contract-valid `clock_tick` event per shard, later than every event in the stream by the
     longest window plus the watermark bound, so every window of a replayed (finite) dataset closes.
     A live stream needs none: newer events close the windows. Matches no rule (metric clock_tick)."""
-    latest = max(parse_time(e["event_time"]) for e in ingest.read_stream(p))
+    latest = max(parse_time(e["event_time"]) for e in gold_events(p))  # what the windows hold
     at = latest + timedelta(seconds=rules.max_window_s(list(p.rules)) + p.flink.out_of_orderness_s + 1)
     markers = []
     for entity in shard_keys(p, "vigia-clock"):
@@ -193,5 +193,19 @@ def expected(p: Pipeline, late_ids: set[str] | None = None):
     from flink_app import reference
 
     shards = boto3.client("kinesis", region_name=p.region).list_shards(StreamName=p.stream.name)["Shards"]
-    return reference.evaluate(ingest.read_stream(p), rules.rules_of(p), p.flink.out_of_orderness_s,
+    return reference.evaluate(gold_events(p), rules.rules_of(p), p.flink.out_of_orderness_s,
                               partition_of=reference.kinesis_partitioner(shards), late_ids=late_ids)
+
+
+def gold_events(p: Pipeline) -> list[dict]:
+    """The events in the stream that the job may aggregate, in stream order: those passing the
+    contract and the gold rules (vigia.contract.checks, measured against their arrival time), the
+    first copy of each event_id only (the job counts the others as duplicates)."""
+    limits, seen, events = checks.Limits.of(p), set(), []
+    for data, arrival in ingest.read_records_with_arrival(p):
+        if checks.first_failure(data, limits, arrival) is None:
+            event = json.loads(data)
+            if event["event_id"] not in seen:
+                seen.add(event["event_id"])
+                events.append(event)
+    return events

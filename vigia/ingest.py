@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 from collections import Counter
+from datetime import datetime
 
 import boto3
 from rich.table import Table
@@ -37,20 +38,26 @@ def produce(p: Pipeline, sources: list[str] | None = None, **producer_args) -> d
     return result
 
 
-def read_records(p: Pipeline) -> list[bytes]:
-    """Every record now in the stream, all shards, from TRIM_HORIZON, in shard then sequence order."""
+def read_records_with_arrival(p: Pipeline) -> list[tuple[bytes, datetime]]:
+    """Every record now in the stream with its arrival time, all shards, from TRIM_HORIZON, in
+    shard then sequence order."""
     kinesis = boto3.client("kinesis", region_name=p.region)
-    records: list[bytes] = []
+    records: list[tuple[bytes, datetime]] = []
     for shard in kinesis.list_shards(StreamName=p.stream.name)["Shards"]:
         it = kinesis.get_shard_iterator(StreamName=p.stream.name, ShardId=shard["ShardId"],
                                         ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
         while it:
             resp = kinesis.get_records(ShardIterator=it, Limit=10_000)
-            records.extend(r["Data"] for r in resp["Records"])
+            records.extend((r["Data"], r["ApproximateArrivalTimestamp"]) for r in resp["Records"])
             if not resp["Records"] and resp.get("MillisBehindLatest", 0) == 0:
                 break
             it = resp.get("NextShardIterator")
     return records
+
+
+def read_records(p: Pipeline) -> list[bytes]:
+    """Every record now in the stream, all shards, from TRIM_HORIZON, in shard then sequence order."""
+    return [data for data, _ in read_records_with_arrival(p)]
 
 
 def read_stream(p: Pipeline) -> list[dict]:
