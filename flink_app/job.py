@@ -186,8 +186,10 @@ def configure(p: Pipeline, s: JobSettings, jars: list[str] | None = None, local:
     # The Python operator sees only alerts and dropped events (a trickle): flush its bundles often,
     # so an alert waits at most 100 ms there (the default waits up to 1 s).
     conf.set_string("python.fn-execution.bundle.time", "100")
-    conf.set_string("execution.checkpointing.interval", f"{p.flink.checkpoint_interval_s} s")
-    conf.set_string("execution.checkpointing.mode", "EXACTLY_ONCE")
+    if local:  # in AWS the application's CheckpointConfiguration (written by the CDK app from the same keys) applies
+        conf.set_string("execution.checkpointing.interval", f"{p.flink.checkpoint_interval_s} s")
+        conf.set_string("execution.checkpointing.min-pause", f"{p.flink.min_pause_between_checkpoints_s} s")
+        conf.set_string("execution.checkpointing.mode", "EXACTLY_ONCE")
     if jars:
         conf.set_string("pipeline.jars", ";".join(Path(j).resolve().as_uri() for j in jars))
     if s.checkpoint_dir:
