@@ -14,7 +14,9 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from importlib import resources
 
-from jsonschema import Draft202012Validator
+import re
+
+from jsonschema import Draft202012Validator, ValidationError, validators
 
 SCHEMA_VERSION = 1
 SCHEMA_FILE = f"event.v{SCHEMA_VERSION}.schema.json"
@@ -41,9 +43,17 @@ def schema() -> dict:
     return json.loads(resources.files(__package__).joinpath(SCHEMA_FILE).read_text())
 
 
+def _ecma_pattern(validator, pattern, instance, schema):
+    """`pattern` as JSON Schema defines it (ECMA 262): `$` is the end of the string and `\\d` is
+    [0-9]; Python's `re.search` would also accept a trailing newline and non-ASCII digits."""
+    if validator.is_type(instance, "string") and not re.search(pattern.removesuffix("$") + r"\Z", instance, re.ASCII):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
 @cache
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    cls = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
+    return cls(schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def _column_type(name: str, prop: dict) -> str:
