@@ -13,6 +13,7 @@ from rich.table import Table
 from flink_app import local
 from flink_app.alerts import Alert
 from vigia.local import services
+from vigia.stage import StageError
 
 TIMEOUT_S = 300
 SHOWN_EMAILS = 2
@@ -28,6 +29,8 @@ def demo_stage(demo) -> None:
                        f"log {services.log_file(local.SERVICE)}); waiting for alerts...")
     try:
         expected, received = local.wait_for_alerts(p, timeout_s=TIMEOUT_S)
+    except local.JobExited as err:
+        raise StageError(f"real time: {err}") from None
     finally:
         local.stop()
     got = {a["alert_id"]: a for a in received}
@@ -55,3 +58,10 @@ def demo_stage(demo) -> None:
         demo.console.print(f"(and {len(alerts) - SHOWN_EMAILS} more e-mails)")
     demo.console.print(f"late events stored under s3://{p.buckets.raw}/{p.flink.late_events_prefix}late/: "
                        f"{len(expected.late)}; alerts expected {len(expected.alert_ids)}, received {len(got)}")
+    if not expected.alert_ids:
+        raise StageError("real time: the reference evaluator expects no alert from the events on the stream, "
+                         "so the job could not be checked (did the ingest stage put any anomaly on it?)")
+    if expected.alert_ids != set(got):
+        raise StageError(f"real time: alerts expected {len(expected.alert_ids)}, received {len(got)} within "
+                         f"{TIMEOUT_S} s ({demo.summary['alerts_missing']} missing, "
+                         f"{demo.summary['alerts_unexpected']} unexpected); job log {services.log_file(local.SERVICE)}")

@@ -123,6 +123,16 @@ def inbox_alerts(p: Pipeline, wait_s: float = 1) -> list[dict]:
                                                         for i, m in enumerate(msgs)])
 
 
+class JobExited(RuntimeError):
+    """The job process ended before every expected alert arrived; says where its log is."""
+
+    def __init__(self, job_name: str):
+        log = services.log_file(job_name)
+        lines = log.read_text().splitlines() if log.exists() else []
+        cause = next((line.strip() for line in reversed(lines) if "Error" in line or "Exception" in line), "")
+        super().__init__(f"the Flink job exited early{': ' + cause[:300] if cause else ''} (log {log})")
+
+
 def wait_for_alerts(p: Pipeline, timeout_s: float, job_name: str = SERVICE,
                     received: list[dict] | None = None, settle_s: float = 3):
     """Poll the inbox until it holds every alert the reference expects, then let stragglers in.
@@ -142,8 +152,7 @@ def wait_for_alerts(p: Pipeline, timeout_s: float, job_name: str = SERVICE,
         if time.monotonic() > deadline:
             return exp, received
         if services.running_pid(job_name) is None:
-            tail = "\n".join(services.log_file(job_name).read_text().splitlines()[-30:])
-            raise RuntimeError(f"the Flink job exited early; log tail:\n{tail}")
+            raise JobExited(job_name)
 
 
 def stored_late_ids(p: Pipeline) -> set[str]:

@@ -27,7 +27,7 @@ JAR_PATH = "lib/vigia-kinesis-connector.jar"
 PACKAGES = "python-packages"
 # What the job imports besides pyflink (provided by the service); versions follow pyproject.toml.
 REQUIREMENTS = ["pyyaml>=6", "pydantic>=2.6,<3", "jsonschema>=4.20", "boto3>=1.34"]
-VIGIA_MODULES = ["__init__.py", "config.py", "contract"]
+VIGIA_MODULES = ["__init__.py", "clock.py", "config.py", "contract"]
 RUN_OPTIONS = {"PropertyGroupId": "kinesis.analytics.flink.run.options",
                "PropertyMap": {"python": "main.py", "jarfile": JAR_PATH, "pyFiles": f"{PACKAGES}/"}}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "glue"
 # What raw_to_gold.py imports at run time in Glue: the shared config and contract, the transforms.
-MODULES = ["vigia/__init__.py", "vigia/config.py", "vigia/contract/__init__.py",
+MODULES = ["vigia/__init__.py", "vigia/clock.py", "vigia/config.py", "vigia/contract/__init__.py",
            "vigia/contract/event.v1.schema.json", "glue/__init__.py", "glue/transforms.py"]
 
 

@@ -14,14 +14,14 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.utils import AnalysisException
 
 from glue import transforms
-from vigia import config
+from vigia import clock, config
 from vigia.config import Pipeline
 
 
@@ -58,7 +58,7 @@ def read_table(spark: SparkSession, path: str) -> DataFrame | None:
 def run(spark: SparkSession, p: Pipeline, raw: DataFrame | None = None, *, scheme: str = "s3a",
         now: datetime | None = None) -> dict:
     """Transform raw records into the gold tables; returns the counts of where every record went."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")  # dt stays a string
     spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
     spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")  # not legacy INT96
@@ -66,11 +66,11 @@ def run(spark: SparkSession, p: Pipeline, raw: DataFrame | None = None, *, schem
         raw = read_raw_text(spark, f"{scheme}://{p.buckets.raw}/{raw_prefix(p)}")
     t = p.glue.tables
     events_path, quarantine_path = table_path(p, scheme, t.events), table_path(p, scheme, t.quarantine)
-    clock = [time.perf_counter()]
+    laps = [time.perf_counter()]
 
     def lap() -> float:
-        clock.append(time.perf_counter())
-        return round(clock[-1] - clock[-2], 1)
+        laps.append(time.perf_counter())
+        return round(laps[-1] - laps[-2], 1)
 
     s = transforms.split(raw, read_table(spark, events_path), read_table(spark, quarantine_path),
                          p.metrics, now, p.producer.max_future_skew_s)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+
+from vigia import clock
 
 
 class CursorStore:
@@ -21,6 +22,6 @@ class CursorStore:
         return json.loads(body)["cursor"]
 
     def put(self, source: str, cursor: str | None) -> None:
-        body = {"source": source, "cursor": cursor, "updated_at": datetime.now(timezone.utc).isoformat()}
+        body = {"source": source, "cursor": cursor, "updated_at": clock.now().isoformat()}
         self.s3.put_object(Bucket=self.bucket, Key=self.key(source), Body=json.dumps(body).encode(),
                            ContentType="application/json")

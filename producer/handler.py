@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 import boto3
@@ -23,7 +23,7 @@ from producer.cursors import CursorStore
 from producer.http import session
 from producer.kinesis_writer import KinesisWriter, Record
 from producer.rejects import Reject, RejectWriter
-from vigia import config, contract
+from vigia import clock, config, contract
 
 logger = Logger(service="producer")
 tracer = Tracer(service="producer")
@@ -51,7 +51,7 @@ class SourceStats:
 
 class Producer:
     def __init__(self, p: config.Pipeline, *, kinesis=None, s3=None, http=None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 clock: Callable[[], datetime] = clock.now,
                  sleep: Callable[[float], None] | None = None):
         self.p = p
         self.clock = clock
@@ -89,7 +89,7 @@ class Producer:
                     event, now=now, max_age=timedelta(days=self.p.producer.max_event_age_days),
                     max_future_skew=timedelta(seconds=self.p.producer.max_future_skew_s))
             except MappingError as err:
-                errors = [contract.FieldError(err.field, err.reason)]
+                errors = [contract.FieldError(err.field, err.reason, "unmappable")]
             if errors:
                 rejects.append(_reject(source.name, adapter.item_id(item), item, "invalid", errors))
                 continue
@@ -102,11 +102,12 @@ class Producer:
         for r in result.too_large:
             size = len(r.data) + len(r.partition_key.encode())
             err = contract.FieldError("(record)", f"{size} bytes exceeds the Kinesis record limit of "
-                                                  f"{self.p.producer.kinesis.max_record_bytes} bytes")
+                                                  f"{self.p.producer.kinesis.max_record_bytes} bytes", "too_large")
             rejects.append(_reject(source.name, adapter.item_id(r.ref[0]), r.ref[1], "too_large", [err]))
         for r, code, message in result.failed:
             err = contract.FieldError("(record)", f"PutRecords failed after "
-                                                  f"{self.p.producer.kinesis.max_attempts} attempts: {code} {message}")
+                                                  f"{self.p.producer.kinesis.max_attempts} attempts: {code} {message}",
+                                    "put_failed")
             rejects.append(_reject(source.name, adapter.item_id(r.ref[0]), r.ref[1], "put_failed", [err], code))
         stats.too_large += len(result.too_large)
         stats.put_failed += len(result.failed)
@@ -119,7 +120,7 @@ class Producer:
 def _reject(source: str, item_id: str | None, item: Any, kind: str, errors: list[contract.FieldError],
             error_code: str | None = None) -> Reject:
     return Reject(source=source, item_id=item_id, reason="; ".join(map(str, errors)),
-                  errors=[{"field": e.field, "reason": e.reason} for e in errors], item=item, kind=kind,
+                  errors=[{"field": e.field, "reason": e.reason, "kind": e.kind} for e in errors], item=item, kind=kind,
                   error_code=error_code)
 
 

@@ -19,7 +19,7 @@ class Reject:
     source: str
     item_id: str | None
     reason: str                 # "field: why; field: why"
-    errors: list[dict]          # [{"field": ..., "reason": ...}]
+    errors: list[dict]          # [{"field": ..., "reason": ..., "kind": ...}]
     item: Any                   # the raw item (or the envelope, for Kinesis failures)
     kind: str                   # invalid | too_large | put_failed
     error_code: str | None = None

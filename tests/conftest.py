@@ -63,7 +63,7 @@ def simulator_server():
 
 
 @pytest.fixture(scope="session")
-def spark(moto_port):
+def spark_session(moto_port):
     """One local SparkSession for the whole test run (JVM start-up is the slow part), with s3a
     pointed at the session's moto server. Needs the jars of `make glue-jars`."""
     from glue import spark_local
@@ -71,3 +71,14 @@ def spark(moto_port):
     session = spark_local.session(aws.endpoint(moto_port), config.load().region, app="vigia-tests")
     yield session
     session.stop()
+
+
+@pytest.fixture
+def spark(spark_session):
+    """The session's SparkSession, with PySpark's py4j error conversion in place: a PyFlink test in
+    the same process replaces it with PyFlink's (both patch py4j's get_return_value), and Spark's
+    AnalysisException would then arrive as a bare Py4JJavaError. Glue never runs PyFlink."""
+    from pyspark.errors.exceptions.captured import install_exception_handler
+
+    install_exception_handler()
+    return spark_session

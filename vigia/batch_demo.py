@@ -16,6 +16,7 @@ from pathlib import Path
 from vigia import contract
 from vigia.config import Pipeline
 from vigia.local import aws
+from vigia.stage import StageError
 
 QUERIES = Path(__file__).resolve().parent.parent / "athena" / "queries"
 
@@ -53,7 +54,7 @@ def run_queries(athena, params: dict[str, list[str]], console) -> tuple[int, dic
 def demo_stage(demo) -> None:
     from glue import raw_to_gold, spark_local
     from vigia.batch_cli import result_table
-    from vigia.local.athena import LocalAthena
+    from vigia.local.athena import AthenaError, LocalAthena
     from vigia.local.crawler import LocalCrawler
     from vigia.local.firehose import LocalDelivery
 
@@ -64,13 +65,22 @@ def demo_stage(demo) -> None:
     summary["firehose_errors"] = count_lines(p, p.firehose.error_output_prefix.split("!{", 1)[0])
     console.print(f"local Firehose: {stats.records_read} records read, {len(stats.objects)} objects written; "
                   f"raw {summary['raw_records']}, errors {summary['firehose_errors']}")
+    if not summary["raw_records"]:
+        raise StageError(f"batch: Firehose delivered no record to s3://{p.buckets.raw}/{raw_to_gold.raw_prefix(p)} "
+                         f"({stats.records_read} read from the stream, {summary['firehose_errors']} to the error prefix)")
     counts = raw_to_gold.run(spark_local.session(aws.endpoint(), p.region), p)
     summary.update({k: counts[k] for k in ("gold_rows", "quarantined", "duplicates_dropped")})
     console.print(f"Glue ETL: {json.dumps(counts)}")  # includes the seconds per phase
+    if not counts["gold_rows"]:
+        raise StageError(f"batch: the Glue ETL wrote no gold row from {summary['raw_records']} raw records "
+                         f"({counts['quarantined']} quarantined, {counts['duplicates_dropped']} duplicates)")
     for name, r in LocalCrawler(p).crawl_all().items():
         console.print(f"crawler {name}: tables created {r.tables_created}, {r.partitions_added} partitions added")
     athena = LocalAthena(p)
-    day = first_day(athena)
+    try:
+        day = first_day(athena)
+    except AthenaError as err:
+        raise StageError(f"batch: the gold events table cannot be queried after the crawl: {err}") from None
     summary["queries_ok"], results = run_queries(athena, {"hourly_rollup": [day], "top_entities": [day]}, console)
     if "top_entities" in results:
         console.print(result_table(results["top_entities"], title=f"athena/queries/top_entities.sql (from {day})"))

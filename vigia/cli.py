@@ -9,6 +9,7 @@ import click
 
 from vigia import config
 from vigia.local import aws, provision, services
+from vigia.stage import StageError
 
 
 def _pipeline(ctx: click.Context) -> config.Pipeline:
@@ -32,7 +33,10 @@ def main(ctx: click.Context, pipeline_path: str | None) -> None:
 def up(ctx: click.Context) -> None:
     """Start the local AWS endpoint (moto) and provision the pipeline's resources on it."""
     p = _pipeline(ctx)
-    pid, started = aws.start()
+    try:
+        pid, started = aws.start()
+    except services.PortInUse as err:
+        raise click.ClickException(str(err)) from None
     click.echo(f"moto server {'started' if started else 'already running'} at {aws.endpoint()} (pid {pid})")
     changes = provision.provision(p)
     created = [c for c in changes if c.action == "created"]
@@ -105,7 +109,10 @@ def demo(ctx: click.Context, seed: int | None, count: int | None) -> None:
     defaults = simulator.Settings()
     settings = simulator.Settings(seed=seed if seed is not None else defaults.seed,
                                   count=count if count is not None else defaults.count)
-    demo_mod.run(_pipeline(ctx), settings)
+    try:
+        demo_mod.run(_pipeline(ctx), settings)
+    except (StageError, services.PortInUse) as err:
+        raise click.ClickException(str(err)) from None
 
 
 from vigia import batch_cli  # noqa: E402  (firehose, etl, crawl, query)

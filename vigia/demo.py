@@ -17,6 +17,7 @@ from rich.console import Console
 
 from vigia import simulator
 from vigia.config import Pipeline
+from vigia.contract import format_time
 from vigia.local import aws, provision, services
 
 STAGES = [
@@ -49,7 +50,8 @@ def start_simulator(p: Pipeline, settings: simulator.Settings) -> str:
     port = url.rsplit(":", 1)[1].strip("/")
     services.stop(SIMULATOR)  # a fresh timeline every demo run
     services.start(SIMULATOR, services.python_argv("vigia.simulator", "--port", port, "--seed", str(settings.seed),
-                                                  "--count", str(settings.count)), f"{url}/health")
+                                                  "--count", str(settings.count),
+                                                  "--start", format_time(settings.start)), f"{url}/health")
     return url
 
 
@@ -64,12 +66,14 @@ def run(p: Pipeline, settings: simulator.Settings | None = None, console: Consol
                   f"{sum(c.action == 'created' for c in changes)} resources created, "
                   f"{sum(c.action == 'exists' for c in changes)} already present")
     demo = Demo(p, settings, start_simulator(p, settings), console)
-    for dotted in STAGES:
-        module, fn = dotted.split(":")
-        getattr(importlib.import_module(module), fn)(demo)
-    summary_path().parent.mkdir(parents=True, exist_ok=True)
-    summary_path().write_text(json.dumps(demo.summary, indent=2, sort_keys=True) + "\n")
-    demo.section("summary")
-    console.print_json(data=demo.summary)
-    console.print(f"written to {summary_path()}")
+    try:
+        for dotted in STAGES:
+            module, fn = dotted.split(":")
+            getattr(importlib.import_module(module), fn)(demo)
+    finally:  # a stage that stops the demo still leaves the summary of what ran
+        summary_path().parent.mkdir(parents=True, exist_ok=True)
+        summary_path().write_text(json.dumps(demo.summary, indent=2, sort_keys=True) + "\n")
+        demo.section("summary")
+        console.print_json(data=demo.summary)
+        console.print(f"written to {summary_path()}")
     return demo.summary

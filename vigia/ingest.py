@@ -8,11 +8,13 @@ import json
 from collections import Counter
 
 import boto3
+from rich.table import Table
 
 from producer import handler as producer
 from vigia import foreign_writer
 from vigia.config import Pipeline
 from vigia.local import emf, services
+from vigia.stage import StageError
 
 
 def produce(p: Pipeline, sources: list[str] | None = None, **producer_args) -> dict:
@@ -64,17 +66,21 @@ def read_stream(p: Pipeline) -> list[dict]:
     return events
 
 
-def reject_reasons(p: Pipeline) -> Counter:
-    """Count producer rejects by their first field error, read from rejects/ in S3."""
+def reject_reasons(p: Pipeline) -> list[tuple[str, str, int, str]]:
+    """Producer rejects grouped by their first error's field and kind (the rule broken, whatever
+    the offending value), read from rejects/ in S3: (field, kind, items, an example reason),
+    most frequent first."""
     s3 = boto3.client("s3", region_name=p.region)
-    reasons: Counter = Counter()
+    counts: Counter = Counter()
+    examples: dict[tuple[str, str], str] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=p.buckets.raw, Prefix=p.producer.rejects_prefix):
         for obj in page.get("Contents", []):
             for line in s3.get_object(Bucket=p.buckets.raw, Key=obj["Key"])["Body"].read().splitlines():
-                r = json.loads(line)
-                e = r["errors"][0]
-                reasons[f"{e['field']}: {e['reason'].split(',')[0]}"] += 1
-    return reasons
+                e = json.loads(line)["errors"][0]
+                key = (e["field"], e.get("kind", "invalid"))
+                counts[key] += 1
+                examples.setdefault(key, e["reason"])
+    return [(field, kind, n, examples[(field, kind)]) for (field, kind), n in counts.most_common()]
 
 
 def demo_stage(demo) -> None:
@@ -96,11 +102,14 @@ def demo_stage(demo) -> None:
                        f"{result['rejected']} (under s3://{p.buckets.raw}/{p.producer.rejects_prefix})")
     demo.console.print(f"a foreign writer put {foreign} records of its own (not JSON, re-sends, broken values)")
     demo.console.print(f"read back {len(records)} records from the stream")
-    from rich.table import Table
-
+    reasons = reject_reasons(p)
     table = Table(title="why items were rejected (top 6)")
-    table.add_column("field: reason")
-    table.add_column("items", justify="right")
-    for reason, n in reject_reasons(p).most_common(6):
-        table.add_row(reason, str(n))
+    for column in ("field", "problem", "items", "example"):
+        table.add_column(column, justify="right" if column == "items" else "left", overflow="fold")
+    for field, kind, n, example in reasons[:6]:
+        table.add_row(field, kind, str(n), example)
     demo.console.print(table)
+    if not result["produced"]:
+        top = f"; top reason: {reasons[0][0]} {reasons[0][1]} ({reasons[0][2]} items, e.g. {reasons[0][3]})" if reasons else ""
+        raise StageError(f"ingest: the producer put none of the {result['source_items']} items the simulator "
+                         f"served on the stream ({result['rejected']} rejected{top})")

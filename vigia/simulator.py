@@ -11,29 +11,36 @@ anomalous:
 - vibration: sustained high values for the whole episode,
 - humidity: a burst (three readings per tick).
 Independently, some readings carry an out-of-order `ts` (a few seconds back, within the watermark
-bound, or minutes back, i.e. late), and some items are invalid (missing fields, wrong types,
+bound, or minutes back, i.e. late: only readings of a normal sensor, so that no alert depends on
+whether a consumer still accepted them), and some items are invalid (missing fields, wrong types,
 non-numeric values, absurd timestamps).
 
 API:
   GET /v1/readings?after=<cursor>&limit=<n>  ->  {"items": [...], "next_cursor": "...", "has_more": bool}
   GET /health
 In replay mode (default) all `count` items exist from the start, with event times from `start`.
-In live mode items appear as wall-clock time passes, stamped with the time they appear.
+Unless given, `start` is anchored to the time of the run (`vigia.clock`): the whole timeline ends
+at least `REPLAY_MARGIN` before now and starts on a whole hour, so every run of the same seed
+yields the same items relative to that anchor (windows and hourly partitions stay regular) and
+the producer's age and future-skew checks accept them on any date.
+In live mode items appear as time passes, stamped with the time they appear.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-from vigia.contract import format_time
+from vigia import clock
+from vigia.contract import format_time, parse_time
 
 METRICS = {  # metric: (unit, normal low, normal high)
     "temperature": ("celsius", 18.0, 30.0),
@@ -42,7 +49,8 @@ METRICS = {  # metric: (unit, normal low, normal high)
     "vibration": ("mm_s", 2.0, 15.0),
 }
 METRIC_ORDER = list(METRICS)
-DEFAULT_START = datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc)
+REPLAY_MARGIN = timedelta(minutes=10)
+MAX_LATE = timedelta(seconds=180)  # the furthest a late reading's time goes back
 
 
 @dataclass(frozen=True)
@@ -56,8 +64,36 @@ class Settings:
     out_of_order_rate: float = 0.03
     late_rate: float = 0.005
     invalid_rate: float = 0.03
-    start: datetime = DEFAULT_START
+    start: datetime | None = None  # None: anchored to the time of the run (replay) or now (live)
     live: bool = False
+
+    def __post_init__(self) -> None:
+        # Resolved once, here: the server and every expectation computed from these settings
+        # then share one timeline even if an hour boundary passes in between.
+        if self.start is None:
+            object.__setattr__(self, "start", clock.now() if self.live else replay_anchor(self, clock.now()))
+
+    @property
+    def duration(self) -> timedelta:
+        """An upper bound of the replay's span: every tick emits at least one item per sensor."""
+        return timedelta(seconds=math.ceil(self.count / self.sensors) * self.tick_s)
+
+
+def replay_anchor(s: Settings, now: datetime) -> datetime:
+    """The whole hour on which a replay starts so that it ends at least REPLAY_MARGIN before `now`."""
+    return clock.hour_floor(now - REPLAY_MARGIN - s.duration)
+
+
+def in_timeline(ts: object, s: Settings) -> bool:
+    """Whether `ts` is a time the timeline of `s` can stamp (late readings go back at most
+    `MAX_LATE` before the start): the corrupted times (epoch zero, year 2999, garbage) are not."""
+    if not isinstance(ts, str):
+        return False
+    try:
+        t = parse_time(ts)
+    except ValueError:
+        return False
+    return s.start - MAX_LATE <= t <= s.start + s.duration
 
 
 def sensor_metric(sensor: int) -> str:
@@ -109,7 +145,13 @@ class Timeline:
                 value = rng.uniform(45.0, 80.0)        # sustained vibration
         draw = rng.random()
         if draw < s.late_rate:
-            at -= timedelta(seconds=rng.uniform(60, 180))      # far behind: late for the watermark
+            late_at = at - timedelta(seconds=rng.uniform(60, MAX_LATE.total_seconds()))  # late for the watermark
+            late_episode = int((late_at - s.start).total_seconds() // s.episode_s)
+            # Only a normal sensor's reading arrives late, and only into a normal episode of it: a
+            # consumer may or may not still accept it (that depends on when its watermark moved),
+            # and either way no alert may change, so every run of a seed raises the same alerts.
+            if not anomalous and not self._anomalous(late_episode, sensor):
+                at = late_at
         elif draw < s.late_rate + s.out_of_order_rate:
             at -= timedelta(seconds=rng.uniform(0.5, 4.0))     # out of order, within the bound
         item = {
@@ -133,7 +175,7 @@ class Timeline:
                 while len(self.items) < self.s.count:
                     self._emit_tick()
                 return self.s.count
-            now = now or datetime.now(timezone.utc)
+            now = now or clock.now()
             while self.s.start + timedelta(seconds=self._tick * self.s.tick_s) <= now:
                 self._emit_tick()
             return len(self.items)
@@ -170,8 +212,7 @@ def _corrupt(item: dict, rng: random.Random) -> None:
 def generate(settings: Settings) -> list[dict]:
     """All items of a replay timeline (what the API serves, page by page)."""
     t = Timeline(settings)
-    t.available()
-    return list(t.items)
+    return t.items[:t.available()]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -225,14 +266,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--count", type=int, default=Settings.count)
     ap.add_argument("--sensors", type=int, default=Settings.sensors)
     ap.add_argument("--live", action="store_true", help="items appear in real time, stamped now")
+    ap.add_argument("--start", type=parse_time, default=None,
+                    help="ISO-8601 start of the timeline (default: anchored to now)")
     ap.add_argument("--tick-s", type=float, default=Settings.tick_s)
     ap.add_argument("--faults", default="", help="comma-separated HTTP statuses for the first requests")
     a = ap.parse_args(argv)
-    start = datetime.now(timezone.utc) if a.live else DEFAULT_START
-    settings = Settings(seed=a.seed, count=a.count, sensors=a.sensors, live=a.live, tick_s=a.tick_s, start=start)
+    settings = Settings(seed=a.seed, count=a.count, sensors=a.sensors, live=a.live, tick_s=a.tick_s, start=a.start)
     faults = [int(f) for f in a.faults.split(",") if f]
     server = make_server(settings, port=a.port, faults=faults)
-    print(f"simulator on http://127.0.0.1:{a.port} seed={a.seed} live={a.live}", flush=True)
+    print(f"simulator on http://127.0.0.1:{a.port} seed={a.seed} live={a.live} "
+          f"start={format_time(settings.start)}", flush=True)
     server.serve_forever()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import timedelta
 
 import boto3
 import pytest
@@ -14,17 +14,18 @@ from producer.adapters import ADAPTERS
 from producer.adapters.base import event_id
 from tests.conftest import with_settings, with_source
 from tests.support.kinesis_fault_proxy import FaultProxy
-from vigia import ingest, simulator
-from vigia.contract import parse_time
+from vigia import clock, ingest, simulator
 
 pytestmark = pytest.mark.integration
+
+
+SETTINGS = simulator.Settings(seed=3, count=1200)  # anchored to the time of the run
 
 
 def looks_valid(item: dict) -> bool:
     """An independent statement of which simulator items are valid events."""
     return (isinstance(item.get("id"), str) and isinstance(item.get("sensor"), str)
-            and isinstance(item.get("value"), float) and isinstance(item.get("ts"), str)
-            and item["ts"][:4] == "2026" and parse_time(item["ts"]).year == 2026)
+            and isinstance(item.get("value"), float) and simulator.in_timeline(item.get("ts"), SETTINGS))
 
 
 def stream_event_ids(p) -> Counter:
@@ -42,9 +43,8 @@ def rejects(p) -> list[dict]:
 
 @pytest.fixture
 def sim_pipeline(local_pipeline, simulator_server):
-    settings = simulator.Settings(seed=3, count=1200)
-    p = with_source(local_pipeline, "simulator", url=simulator_server(settings), page_size=250)
-    return p, simulator.generate(settings)
+    p = with_source(local_pipeline, "simulator", url=simulator_server(SETTINGS), page_size=250)
+    return p, simulator.generate(SETTINGS)
 
 
 def test_valid_items_arrive_exactly_once_and_invalid_ones_are_rejected_with_reasons(sim_pipeline):
@@ -77,6 +77,18 @@ def test_valid_items_arrive_exactly_once_and_invalid_ones_are_rejected_with_reas
                                                  {"Name": "source", "Value": "simulator"}],
                                      StartTime="2020-01-01", EndTime="2100-01-01", Period=86400 * 365)
     assert sum(d["Sum"] for d in stats["Datapoints"]) >= len(invalid)
+
+
+def test_reject_reasons_group_by_the_rule_broken_not_the_value(sim_pipeline):
+    p, items = sim_pipeline
+    result = ingest.produce(p, ["simulator"])
+    rows = ingest.reject_reasons(p)
+    assert sum(n for _, _, n, _ in rows) == result["rejected"]
+    assert len({(field, kind) for field, kind, _, _ in rows}) == len(rows)
+    # every simulator item with a non-numeric value is one group, whatever the value was
+    (value_type,) = [n for field, kind, n, _ in rows if (field, kind) == ("value", "type")]
+    assert value_type == sum(1 for i in items if "value" in i and not isinstance(i["value"], float)
+                             and isinstance(i.get("sensor"), str) and isinstance(i.get("id"), str))
 
 
 def test_a_second_poll_resends_nothing(sim_pipeline):
@@ -136,7 +148,7 @@ def test_partial_failures_resend_only_the_failed_records(sim_pipeline, aws_env):
 def test_records_over_the_size_limit_are_rejected_with_the_reason(sim_pipeline):
     p, items = sim_pipeline
     src = p.producer.source("simulator")
-    sizes = sorted(len(json.dumps(ADAPTERS["simulator"].to_event(i, src, datetime.now(timezone.utc)),
+    sizes = sorted(len(json.dumps(ADAPTERS["simulator"].to_event(i, src, clock.now()),
                                   separators=(",", ":"))) + len(i["sensor"]) for i in items if looks_valid(i))
     limit = sizes[len(sizes) // 2]  # about half the records are over the limit
     p = with_settings(p, "producer.kinesis", max_record_bytes=limit)
@@ -170,3 +182,22 @@ def test_the_lambda_entry_point_polls_the_sources_it_is_given(sim_pipeline, tmp_
     result = producer.handler({"sources": ["simulator"]}, Context())
     assert result["source_items"] == len(items) and list(result["sources"]) == ["simulator"]
     assert sum(stream_event_ids(p).values()) == result["produced"] == sum(looks_valid(i) for i in items)
+
+
+def test_the_demo_stage_says_why_when_every_item_is_rejected(local_pipeline, aws_env, simulator_server, monkeypatch):
+    """A replay stamped long before the producer's age limit: the stage stops with the count and
+    the top reason, not a traceback further down the pipeline."""
+    from rich.console import Console
+
+    from vigia.demo import Demo
+    from vigia.stage import StageError
+
+    monkeypatch.setenv("VIGIA_MOTO_PORT", str(aws_env))  # the stage's foreign writer uses the default endpoint
+    settings = simulator.Settings(seed=5, count=200, invalid_rate=0,
+                                  start=clock.now() - timedelta(days=local_pipeline.producer.max_event_age_days + 5))
+    p = with_source(local_pipeline, "simulator", url=simulator_server(settings))
+    demo = Demo(p, settings, "unused", Console(quiet=True))
+    with pytest.raises(StageError) as err:
+        ingest.demo_stage(demo)
+    assert str(err.value).startswith("ingest: the producer put none of the 200 items")
+    assert "event_time too_old (200 items" in str(err.value) and demo.summary["rejected"] == 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 
@@ -56,3 +57,17 @@ def config_text() -> str:
     from vigia import config
 
     return config.DEFAULT_PATH.read_text()
+
+
+def test_a_port_held_by_a_process_we_did_not_start_stops_up_with_its_number(tmp_path):
+    """Another checkout's moto (or anything) on our port: `vigia up` must not use it silently."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        env = {**os.environ, "VIGIA_STATE_DIR": str(tmp_path), "VIGIA_MOTO_PORT": str(port)}
+        out = subprocess.run([sys.executable, "-m", "vigia.cli", "up"], env=env, capture_output=True, text=True,
+                             timeout=120)
+    assert out.returncode != 0
+    assert f"port {port} on 127.0.0.1 is already in use" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "pids" / "moto.pid").exists()

@@ -24,8 +24,12 @@ SCHEMA_FILE = f"event.v{SCHEMA_VERSION}.schema.json"
 
 @dataclass(frozen=True)
 class FieldError:
+    """One problem: which field, why (may quote a short prefix of the value), and `kind`, a short
+    stable code of the rule broken (e.g. `type`, `required`, `too_old`) that groups the same
+    problem across records whatever the offending value."""
     field: str
     reason: str
+    kind: str = "invalid"
 
     def __str__(self) -> str:
         return f"{self.field}: {self.reason}"
@@ -80,13 +84,19 @@ def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _reason(err) -> tuple[str, str]:
+def _kind(validator: str) -> str:
+    """JSON Schema keyword -> reason code: minLength -> min_length, additionalProperties -> additional_properties."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in validator)
+
+
+def _reason(err) -> tuple[str, str, str]:
     path = ".".join(str(p) for p in err.absolute_path)
+    kind = _kind(err.validator)
     if err.validator == "required":
         missing = err.message.split("'")[1]
-        return (f"{path}.{missing}" if path else missing), "is required but missing"
+        return (f"{path}.{missing}" if path else missing), "is required but missing", kind
     if err.validator == "additionalProperties" and not path:
-        return "(envelope)", err.message
+        return "(envelope)", err.message[:200], kind
     got = json.dumps(err.instance, default=str)
     if len(got) > 60:
         got = got[:57] + "..."
@@ -96,7 +106,7 @@ def _reason(err) -> tuple[str, str]:
         "format": f"is not a valid {err.validator_value}, got {got}",
         "const": f"must be {err.validator_value!r}, got {got}",
     }
-    return path or "(envelope)", reasons.get(err.validator, err.message)
+    return path or "(envelope)", reasons.get(err.validator, err.message[:200]), kind
 
 
 def validate(event: object, *, now: datetime | None = None, max_age: timedelta | None = None,
@@ -107,7 +117,7 @@ def validate(event: object, *, now: datetime | None = None, max_age: timedelta |
     than `max_future_skew` ahead of `now`.
     """
     if not isinstance(event, dict):
-        return [FieldError("(envelope)", f"must be a JSON object, got {type(event).__name__}")]
+        return [FieldError("(envelope)", f"must be a JSON object, got {type(event).__name__}", "type")]
     errors: list[FieldError] = []
     for e in _validator().iter_errors(event):
         err = FieldError(*_reason(e))
@@ -116,12 +126,14 @@ def validate(event: object, *, now: datetime | None = None, max_age: timedelta |
     bad = {e.field for e in errors}
     value = event.get("value")
     if "value" not in bad and isinstance(value, float) and not math.isfinite(value):
-        errors.append(FieldError("value", f"must be finite, got {value}"))
+        errors.append(FieldError("value", f"must be finite, got {value}", "finite"))
     if now is not None and "event_time" in event and "event_time" not in bad:
         t = parse_time(event["event_time"])
         if max_age is not None and t < now - max_age:
-            errors.append(FieldError("event_time", f"{event['event_time']} is older than {max_age.days} days"))
+            errors.append(FieldError("event_time", f"{event['event_time']} is older than {max_age.days} days",
+                                     "too_old"))
         if max_future_skew is not None and t > now + max_future_skew:
-            errors.append(FieldError("event_time", f"{event['event_time']} is in the future (now {format_time(now)})"))
+            errors.append(FieldError("event_time", f"{event['event_time']} is in the future (now {format_time(now)})",
+                                     "in_future"))
     order = [c.name for c in columns()]
     return sorted(errors, key=lambda e: order.index(e.field.split(".")[0]) if e.field.split(".")[0] in order else -1)

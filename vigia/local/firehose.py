@@ -37,6 +37,7 @@ import jq
 from botocore.exceptions import ClientError
 
 from firehose import definition
+from vigia import clock
 from vigia.config import Pipeline
 from vigia.local import aws
 
@@ -219,7 +220,7 @@ class LocalDelivery:
         arrival = arrival.astimezone(timezone.utc)
         part = self.partition_of(data)
         if isinstance(part, str):
-            now_ms = int(datetime.now(timezone.utc).timestamp() * 1000)
+            now_ms = int(clock.now().timestamp() * 1000)
             record = {"attemptsMade": 1, "arrivalTimestamp": int(arrival.timestamp() * 1000),
                       "errorCode": ERROR_CODE, "errorMessage": part, "attemptEndingTimestamp": now_ms,
                       "rawData": base64.b64encode(data).decode(), "sequenceNumber": position[1],

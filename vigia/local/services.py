@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import requests
 
@@ -49,6 +51,17 @@ def running_pid(name: str) -> int | None:
     return pid if pid and alive(pid) else None
 
 
+class PortInUse(RuntimeError):
+    """A port we need is held by a process this checkout did not start (another checkout's
+    moto or simulator, say): using it would mix our run with someone else's state."""
+
+
+def listening(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex((host, port)) == 0
+
+
 def healthy(url: str) -> bool:
     try:
         return requests.get(url, timeout=1).status_code < 500
@@ -81,6 +94,10 @@ def start(name: str, argv: list[str], health_url: str, env: dict[str, str] | Non
         return pid, False
     if pid is not None:  # alive but not answering: ours, so restart it
         stop(name)
+    port = urlparse(health_url).port
+    if port and listening(port):
+        raise PortInUse(f"{name}: port {port} on 127.0.0.1 is already in use by a process this checkout did not "
+                        f"start (no PID file under {STATE_DIR / 'pids'}); stop that process or choose another port")
     for d in ("pids", "logs"):
         (STATE_DIR / d).mkdir(parents=True, exist_ok=True)
     with open(log_file(name), "ab") as log:
