@@ -69,9 +69,11 @@ def to_gold_events(valid: DataFrame) -> DataFrame:
 
 
 def first_per_event_id(valid: DataFrame) -> DataFrame:
-    """One row per event_id: the first ingested (ties broken by file and text, so reruns agree)."""
-    w = Window.partitionBy("event_id").orderBy("ingest_time", "source_file", "line")
-    return valid.withColumn("_n", F.row_number().over(w)).where("_n = 1").drop("_n")
+    """One row per event_id: the first ingested (ties broken by file and text, so reruns agree).
+    The sort carries the hash of the record's text (`_text`), not the text."""
+    w = Window.partitionBy("event_id").orderBy("ingest_time", "source_file", "_text")
+    slim = valid.select(*(c.name for c in contract.columns()), "source_file", "_text")
+    return slim.withColumn("_n", F.row_number().over(w)).where("_n = 1").drop("_n", "_text")
 
 
 def new_rows(batch: DataFrame, existing: DataFrame | None, key: str) -> DataFrame:
@@ -123,18 +125,20 @@ def split(checked: DataFrame, now: datetime, stored_event_ids: StoredKeys, store
     events fall in (an event_id names one reading, so its copies carry the same event time), and
     the quarantine `record_id`s of the days the batch's invalid records arrived.
     """
-    checked = checked.cache()
+    # Cached once validated; a valid record's text is needed only as its hash (first_per_event_id).
+    checked = checked.select(*(c for c in checked.columns if c != "line"), F.xxhash64("line").alias("_text"),
+                             F.when(F.col("reason_code").isNotNull(), F.col("line")).alias("line")).cache()
     valid, invalid = checked.where("reason_code IS NULL"), checked.where("reason_code IS NOT NULL")
-    candidates = to_gold_events(first_per_event_id(valid)).cache()
     distinct_invalid = quarantine_rows(invalid, now).cache()
+    event_days = days(valid.select(F.date_format("event_time", "yyyy-MM-dd").alias("dt")))
     # Materialised now, with their lineage cut: the caller appends them to the very tables they were
     # compared with, and a recomputation after that would find nothing new.
-    gold = new_rows(candidates, stored_event_ids(days(candidates)), "event_id").localCheckpoint()
+    gold = new_rows(to_gold_events(first_per_event_id(valid)), stored_event_ids(event_days), "event_id").localCheckpoint()
     stored_q = stored_record_ids(days(distinct_invalid))
     quarantine = (distinct_invalid.join(stored_q.select("dt", "record_id").distinct(), ["dt", "record_id"], "left_anti")
                   if stored_q is not None else distinct_invalid).localCheckpoint()
-    total, n_valid, n_distinct_invalid = checked.count(), valid.count(), distinct_invalid.count()
-    n_gold, n_quarantine = gold.count(), quarantine.count()
+    total, n_valid = checked.agg(F.count("*"), F.count(F.when(F.col("reason_code").isNull(), 1))).first()
+    n_distinct_invalid, n_gold, n_quarantine = distinct_invalid.count(), gold.count(), quarantine.count()
     return Split(gold, quarantine, total,
                  duplicates_dropped=(n_valid - n_gold) + (total - n_valid - n_distinct_invalid),
                  already_quarantined=n_distinct_invalid - n_quarantine)

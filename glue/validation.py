@@ -160,9 +160,12 @@ def checked(raw: DataFrame, limits: C.Limits, arrival_window: tuple[Column, Colu
             raise ValueError(f"no Spark compilation for test {t!r} of check {c.code}")
         return ~r(f"has_{f}") | ok
 
-    code = F.lit(None).cast("string")
-    for c in reversed(cs):  # CASE WHEN NOT c1 THEN code1 WHEN NOT c2 THEN code2 ... (first failure wins)
-        code = F.when(~F.coalesce(passes(c), F.lit(False)), F.lit(c.code)).otherwise(code)
+    # One flat CASE WHEN NOT c1 THEN code1 WHEN NOT c2 THEN code2 ... (the first failure wins);
+    # nested CASEs generate deeply nested code that takes several times longer to compile.
+    branches = [(~F.coalesce(passes(c), F.lit(False)), F.lit(c.code)) for c in cs]
+    code = F.when(*branches[0])
+    for condition, value in branches[1:]:
+        code = code.when(condition, value)
     consts = {c.field for c in cs if c.test == "const"}
     envelope = [r(f"ts_{f}").alias(f) if f in C.TIME_FIELDS else typed[f].cast("int").alias(f) if f in consts
                 else typed[f].alias(f) if types[f] != "string" else r(f"text_{f}").alias(f) for f in types]
