@@ -3,9 +3,11 @@
 In AWS: Glue runs this file with `--extra-py-files vigia_glue_libs.zip` and `--pipeline_uri
 s3://.../pipeline.yaml`; the raw read goes through a DynamicFrame with a `transformation_ctx`, so
 job bookmarks (`--job-bookmark-option job-bookmark-enable`) skip files already processed.
-Locally: `python glue/raw_to_gold.py --endpoint http://127.0.0.1:PORT` runs the same `run()` in a
-plain SparkSession against the moto S3 through s3a. Reruns are harmless either way: duplicates of
-gold `event_id`s and already quarantined records are counted and dropped, never written twice.
+Locally: `python glue/raw_to_gold.py --endpoint http://127.0.0.1:PORT [--full]` runs the same
+`run()` in a plain SparkSession against the moto S3 through s3a, reading only the raw objects the
+local bookmark (glue/bookmark.py) has not seen. Reruns are harmless either way: duplicates of gold
+`event_id`s and already quarantined records are counted and dropped, never written twice. Each run
+then compacts complete days and registers the partitions it wrote in the Glue Data Catalog.
 """
 
 from __future__ import annotations
@@ -213,9 +215,10 @@ def main_local(argv: list[str]) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pipeline", default=None, help="pipeline.yaml (default: the repo's)")
     ap.add_argument("--endpoint", default=None, help="local S3 endpoint (default: the moto server)")
+    ap.add_argument("--full", action="store_true", help="read every raw object, not only new ones")
     a = ap.parse_args(argv)
     p = config.load(a.pipeline)
-    counts = run(spark_local.session(a.endpoint or aws.endpoint(), p.region), p)
+    counts = run(spark_local.session(a.endpoint or aws.endpoint(), p.region), p, full=a.full)
     print(json.dumps(counts))
     return counts
 

@@ -76,11 +76,11 @@ def first_per_event_id(valid: DataFrame) -> DataFrame:
     return slim.withColumn("_n", F.row_number().over(w)).where("_n = 1").drop("_n", "_text")
 
 
-def new_rows(batch: DataFrame, existing: DataFrame | None, key: str) -> DataFrame:
-    """Rows of `batch` whose `key` is not in `existing` (the stored keys the batch can collide with)."""
+def new_rows(batch: DataFrame, existing: DataFrame | None, *keys: str) -> DataFrame:
+    """Rows of `batch` whose `keys` are not in `existing` (the stored keys the batch can collide with)."""
     if existing is None:
         return batch
-    return batch.join(existing.select(key).distinct(), key, "left_anti")
+    return batch.join(existing.select(*keys).distinct(), list(keys), "left_anti")
 
 
 def quarantine_rows(invalid: DataFrame, now: datetime) -> DataFrame:
@@ -133,10 +133,10 @@ def split(checked: DataFrame, now: datetime, stored_event_ids: StoredKeys, store
     event_days = days(valid.select(F.date_format("event_time", "yyyy-MM-dd").alias("dt")))
     # Materialised now, with their lineage cut: the caller appends them to the very tables they were
     # compared with, and a recomputation after that would find nothing new.
-    gold = new_rows(to_gold_events(first_per_event_id(valid)), stored_event_ids(event_days), "event_id").localCheckpoint()
-    stored_q = stored_record_ids(days(distinct_invalid))
-    quarantine = (distinct_invalid.join(stored_q.select("dt", "record_id").distinct(), ["dt", "record_id"], "left_anti")
-                  if stored_q is not None else distinct_invalid).localCheckpoint()
+    gold = new_rows(to_gold_events(first_per_event_id(valid)), stored_event_ids(event_days),
+                    "event_id").localCheckpoint()
+    quarantine = new_rows(distinct_invalid, stored_record_ids(days(distinct_invalid)),
+                          "dt", "record_id").localCheckpoint()
     total, n_valid = checked.agg(F.count("*"), F.count(F.when(F.col("reason_code").isNull(), 1))).first()
     n_distinct_invalid, n_gold, n_quarantine = distinct_invalid.count(), gold.count(), quarantine.count()
     return Split(gold, quarantine, total,

@@ -178,7 +178,7 @@ def _reason(cs: tuple[C.Check, ...], top_level: Column) -> Column:
     reasons = F.create_map(*(x for c in cs for x in (F.lit(c.code), F.lit(c.reason))))
     field = F.substring_index("reason_code", ".", 1)
     offending = F.when(field == "record", F.col("line")).otherwise(top_level[field])
-    detail = F.when(offending.isNotNull(), F.format_string(' (got "%s", %d chars)',
-                                                           F.substring(offending, 1, DETAIL_CHARS), F.length(offending)))
+    detail = F.when(offending.isNotNull(), F.format_string(
+        ' (got "%s", %d chars)', F.substring(offending, 1, DETAIL_CHARS), F.length(offending)))
     return F.when(F.col("reason_code").isNotNull(),
                   F.concat(field, F.lit(": "), reasons[F.col("reason_code")], F.coalesce(detail, F.lit(""))))
