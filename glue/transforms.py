@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from glue import validation
-from vigia import contract
+from vigia import clock, contract
 from vigia.contract.checks import Limits
 
 _SPARK_TYPES = {
@@ -46,7 +46,9 @@ def arrival_window(source_file: Column, now: datetime, buffer_interval_s: int) -
     own `ingest_time` is clamped into it). A file without that name arrived, as far as we know, `now`.
     """
     stamp = F.regexp_extract(source_file, _OBJECT_TIME, 1)
-    oldest = F.to_timestamp(stamp, "yyyy-MM-dd-HH-mm-ss")
+    # The service stamps the wall clock; the pipeline's clock may be moved (tests: vigia.clock.shifted).
+    shift = F.make_interval(secs=F.lit(clock.offset().total_seconds()))
+    oldest = F.to_timestamp(stamp, "yyyy-MM-dd-HH-mm-ss") + shift
     known = stamp != ""
     # +1 s: the name's time is truncated to the second.
     latest = oldest + F.make_interval(secs=F.lit(buffer_interval_s + 1))
