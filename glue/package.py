@@ -9,9 +9,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "glue"
-# What raw_to_gold.py imports at run time in Glue: the shared config and contract, the transforms.
+# What raw_to_gold.py imports at run time in Glue: the shared config, clock and contract (with the
+# checks the validation is compiled from), and the job's modules.
 MODULES = ["vigia/__init__.py", "vigia/clock.py", "vigia/config.py", "vigia/contract/__init__.py",
-           "vigia/contract/event.v1.schema.json", "glue/__init__.py", "glue/transforms.py"]
+           "vigia/contract/checks.py", "vigia/contract/event.v1.schema.json", "glue/__init__.py",
+           "glue/transforms.py", "glue/validation.py", "glue/bookmark.py", "glue/catalog.py"]
 
 
 def build() -> list[Path]:

@@ -3,9 +3,11 @@
 In AWS: Glue runs this file with `--extra-py-files vigia_glue_libs.zip` and `--pipeline_uri
 s3://.../pipeline.yaml`; the raw read goes through a DynamicFrame with a `transformation_ctx`, so
 job bookmarks (`--job-bookmark-option job-bookmark-enable`) skip files already processed.
-Locally: `python glue/raw_to_gold.py --endpoint http://127.0.0.1:PORT` runs the same `run()` in a
-plain SparkSession against the moto S3 through s3a. Reruns are harmless either way: duplicates of
-gold `event_id`s and already quarantined records are counted and dropped, never written twice.
+Locally: `python glue/raw_to_gold.py --endpoint http://127.0.0.1:PORT [--full]` runs the same
+`run()` in a plain SparkSession against the moto S3 through s3a, reading only the raw objects the
+local bookmark (glue/bookmark.py) has not seen. Reruns are harmless either way: duplicates of gold
+`event_id`s and already quarantined records are counted and dropped, never written twice. Each run
+then compacts complete days and registers the partitions it wrote in the Glue Data Catalog.
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.utils import AnalysisException
 
-from glue import transforms
+from glue import catalog, transforms
+from glue.bookmark import Bookmark
 from vigia import clock, config
 from vigia.config import Pipeline
+from vigia.contract.checks import Limits
+
+COMPACT_AFTER_S = 3600  # a day is compacted once this long (plus Firehose's buffer interval) has passed since it ended
 
 
 def raw_prefix(p: Pipeline) -> str:
@@ -35,45 +40,109 @@ def table_path(p: Pipeline, scheme: str, table: str) -> str:
     return f"{scheme}://{p.buckets.gold}/{table}/"
 
 
-def read_raw_text(spark: SparkSession, path: str) -> DataFrame:
-    """Every record line under `path` with the file it came from (gzip is decoded by extension)."""
-    try:
-        df = spark.read.option("recursiveFileLookup", "true").text(path)
-    except AnalysisException as err:
-        if "PATH_NOT_FOUND" not in str(err) and "Path does not exist" not in str(err):
-            raise
+def aws_client(spark: SparkSession, p: Pipeline, service: str):
+    """A boto3 client where the job's s3a goes: the local endpoint when the session has one (local
+    runs), the AWS default chain otherwise (in Glue)."""
+    import boto3
+
+    endpoint = spark.conf.get("spark.hadoop.fs.s3a.endpoint", None)
+    if endpoint is None:
+        return boto3.client(service, region_name=p.region)
+    return boto3.client(service, region_name=p.region, endpoint_url=endpoint,
+                        aws_access_key_id=spark.conf.get("spark.hadoop.fs.s3a.access.key"),
+                        aws_secret_access_key=spark.conf.get("spark.hadoop.fs.s3a.secret.key"))
+
+
+def _list(s3, bucket: str, prefix: str) -> list[dict]:
+    return [o for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for o in page.get("Contents", [])]
+
+
+def _is_data(key: str) -> bool:
+    return not any(seg.startswith(("_", ".")) for seg in key.split("/"))
+
+
+def read_raw_text(spark: SparkSession, paths: list[str]) -> DataFrame:
+    """Every record line of the objects at `paths` with the file it came from (gzip is decoded by
+    extension)."""
+    if not paths:
         return spark.createDataFrame([], "line string, source_file string")
+    df = spark.read.text(paths)
     return df.select(F.col("value").alias("line"), F.input_file_name().alias("source_file"))
 
 
-def read_table(spark: SparkSession, path: str) -> DataFrame | None:
-    try:
-        return spark.read.parquet(path)
-    except AnalysisException as err:
-        if "PATH_NOT_FOUND" in str(err) or "Path does not exist" in str(err) or "UNABLE_TO_INFER_SCHEMA" in str(err):
-            return None
-        raise
+def read_days(spark: SparkSession, s3, p: Pipeline, scheme: str, table: str, days: list[str],
+              columns: list[str]) -> DataFrame | None:
+    """`columns` of the `dt=` partitions of `table` for `days` (only those that exist), or None."""
+    folders = [f"{table}/dt={d}/" for d in days]
+    present = [f for f in folders if s3.list_objects_v2(Bucket=p.buckets.gold, Prefix=f, MaxKeys=1).get("KeyCount")]
+    if not present:
+        return None
+    base = table_path(p, scheme, table)
+    return (spark.read.option("basePath", base).parquet(*(f"{scheme}://{p.buckets.gold}/{f}" for f in present))
+            .select(*columns))
+
+
+def compact(spark: SparkSession, s3, p: Pipeline, scheme: str, table: str, partition_by: list[str],
+            days: list[str]) -> int:
+    """Rewrite each partition of `days` that holds more than one file as one file; returns how many
+    partitions were rewritten. Only complete days are passed in: hourly runs add no file to them
+    (a late event may add one, and the next run compacts that day again)."""
+    rewritten = 0
+    for d in days:
+        files: dict[str, int] = {}
+        for o in _list(s3, p.buckets.gold, f"{table}/dt={d}/"):
+            if _is_data(o["Key"]):
+                folder = o["Key"].rsplit("/", 1)[0]
+                files[folder] = files.get(folder, 0) + 1
+        if not any(n > 1 for n in files.values()):
+            continue
+        base = table_path(p, scheme, table)
+        # Materialised first: the rewrite replaces the very files it reads.
+        day = spark.read.option("basePath", base).parquet(f"{base}dt={d}/").localCheckpoint()
+        day.repartition(*partition_by).write.mode("overwrite").partitionBy(*partition_by).parquet(base)
+        rewritten += sum(1 for n in files.values() if n > 1)
+    return rewritten
+
+
+def complete_days(now: datetime, grace: timedelta, touched: list[str]) -> list[str]:
+    """The days among `touched`, and the last day, that ended more than `grace` before `now`."""
+    last_complete = (now - grace).date() - timedelta(days=1)
+    return sorted({d for d in touched if date.fromisoformat(d) <= last_complete} | {last_complete.isoformat()})
 
 
 def run(spark: SparkSession, p: Pipeline, raw: DataFrame | None = None, *, scheme: str = "s3a",
-        now: datetime | None = None) -> dict:
-    """Transform raw records into the gold tables; returns the counts of where every record went."""
+        now: datetime | None = None, full: bool = False) -> dict:
+    """Transform raw records into the gold tables; returns the counts of where every record went.
+
+    Without `raw` (local runs), the raw objects are listed and only those the local bookmark has not
+    seen are read (`full`: all of them); in Glue, `raw` comes from a bookmarked DynamicFrame.
+    """
     now = now or clock.now()
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
     spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")  # dt stays a string
     spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
     spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")  # not legacy INT96
-    if raw is None:
-        raw = read_raw_text(spark, f"{scheme}://{p.buckets.raw}/{raw_prefix(p)}")
-    t = p.glue.tables
-    events_path, quarantine_path = table_path(p, scheme, t.events), table_path(p, scheme, t.quarantine)
+    s3, glue = aws_client(spark, p, "s3"), aws_client(spark, p, "glue")
     laps = [time.perf_counter()]
 
     def lap() -> float:
         laps.append(time.perf_counter())
-        return round(laps[-1] - laps[-2], 1)
+        return round(laps[-1] - laps[-2], 2)
 
-    s = transforms.split(raw, read_table(spark, events_path), read_table(spark, quarantine_path),
-                         p.metrics, now, p.producer.max_future_skew_s)
+    bookmark, listed = None, []
+    if raw is None:
+        bookmark = Bookmark(s3, p.buckets.artifacts, p.glue.etl_job)
+        listed = [o for o in _list(s3, p.buckets.raw, raw_prefix(p)) if _is_data(o["Key"])]
+        todo = listed if full else bookmark.new(listed)
+        raw = read_raw_text(spark, [f"{scheme}://{p.buckets.raw}/{o['Key']}" for o in todo])
+    t = p.glue.tables
+    events_path, quarantine_path = table_path(p, scheme, t.events), table_path(p, scheme, t.quarantine)
+    checked = transforms.validate(raw, Limits.of(p), now, p.firehose.buffering.interval_s)
+    s = transforms.split(
+        checked, now,
+        lambda days: read_days(spark, s3, p, scheme, t.events, days, ["event_id"]),
+        lambda days: read_days(spark, s3, p, scheme, t.quarantine, days, ["dt", "record_id"]))
     gold_rows, quarantined = s.gold.count(), s.quarantine.count()
     seconds = {"read_validate_dedup": lap()}
     # One task per output partition: one file per folder and run, not one per task and folder
@@ -83,15 +152,31 @@ def run(spark: SparkSession, p: Pipeline, raw: DataFrame | None = None, *, schem
     if quarantined:
         s.quarantine.repartition("dt").write.mode("append").partitionBy("dt").parquet(quarantine_path)
     seconds["write"] = lap()
-    touched = sorted(r.dt for r in s.gold.select("dt").distinct().collect())
+    touched = transforms.days(s.gold)
     if touched:  # recompute the hourly aggregates of every day that gained events
-        events = spark.read.parquet(events_path).where(F.col("dt").isin(touched))
+        events = read_days(spark, s3, p, scheme, t.events, touched, ["*"])
         (transforms.hourly(events).repartition("dt").write.mode("overwrite").partitionBy("dt")
          .parquet(table_path(p, scheme, t.hourly)))
     seconds["hourly"] = lap()
+    grace = timedelta(seconds=p.firehose.buffering.interval_s + COMPACT_AFTER_S)
+    compacted = (compact(spark, s3, p, scheme, t.events, ["dt", "source"], complete_days(now, grace, touched))
+                 + compact(spark, s3, p, scheme, t.quarantine, ["dt"],
+                           complete_days(now, grace, transforms.days(s.quarantine))))
+    seconds["compact"] = lap()
+    gold = f"s3://{p.buckets.gold}/"
+    registered = sum(catalog.register(glue, p.glue.database, table, f"{gold}{table}/", schema, keys, parts) for
+                     table, schema, keys, parts in (
+                         (t.events, s.gold.schema, ["dt", "source"],
+                          [tuple(r) for r in s.gold.select("dt", "source").distinct().collect()]),
+                         (t.quarantine, s.quarantine.schema, ["dt"], [(d,) for d in transforms.days(s.quarantine)]),
+                         (t.hourly, transforms.hourly(s.gold).schema, ["dt"], [(d,) for d in touched])))
+    seconds["catalog"] = lap()
+    if bookmark is not None:
+        bookmark.commit(listed)
     return {"raw_records": s.raw_records, "gold_rows": gold_rows, "quarantined": quarantined,
-            "duplicates_dropped": s.duplicates_dropped, "hourly_days_recomputed": len(touched),
-            "seconds": seconds}
+            "duplicates_dropped": s.duplicates_dropped, "already_quarantined": s.already_quarantined,
+            "hourly_days_recomputed": len(touched), "partitions_compacted": compacted,
+            "partitions_registered": registered, "seconds": seconds}
 
 
 def main_glue() -> None:  # pragma: no cover - runs only inside AWS Glue
@@ -130,9 +215,10 @@ def main_local(argv: list[str]) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pipeline", default=None, help="pipeline.yaml (default: the repo's)")
     ap.add_argument("--endpoint", default=None, help="local S3 endpoint (default: the moto server)")
+    ap.add_argument("--full", action="store_true", help="read every raw object, not only new ones")
     a = ap.parse_args(argv)
     p = config.load(a.pipeline)
-    counts = run(spark_local.session(a.endpoint or aws.endpoint(), p.region), p)
+    counts = run(spark_local.session(a.endpoint or aws.endpoint(), p.region), p, full=a.full)
     print(json.dumps(counts))
     return counts
 

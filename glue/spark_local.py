@@ -14,6 +14,7 @@ from pyspark.sql import SparkSession
 ROOT = Path(__file__).resolve().parent.parent
 JARS_DIR = ROOT / "build" / "jars"
 JARS = ("hadoop-aws-3.3.4.jar", "aws-java-sdk-bundle-1.12.262.jar")
+DRIVER_MEMORY = "3g"
 
 
 def jars() -> list[str]:
@@ -30,6 +31,9 @@ def session(endpoint: str, region: str, app: str = "vigia-raw-to-gold") -> Spark
     # 4 task slots on 2 cores: reading many small objects from S3 waits on the network, not the CPU.
     b = (SparkSession.builder.master("local[4]").appName(app)
          .config("spark.jars", ",".join(jars()))
+         # The default 1 GiB runs out on a day of records (1 M) with 4 tasks sorting at once; a Glue
+         # G.1X worker has 16 GB. Only read when this call starts the JVM.
+         .config("spark.driver.memory", DRIVER_MEMORY)
          .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
          .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
          .config("spark.sql.session.timeZone", "UTC")

@@ -1,23 +1,25 @@
 """Raw -> gold transformations: plain functions over Spark DataFrames, shared by Glue and local runs.
 
-Every raw record ends in exactly one place: a gold `events` row, a `quarantine` row with the reason,
-or a counted duplicate (an `event_id` already in gold or earlier in the batch, or the very same
-invalid record already quarantined). The functions never read or write storage themselves;
-`glue/raw_to_gold.py` does the I/O.
+Every raw record ends in exactly one place: a gold `events` row, a `quarantine` row with the reason
+and the record's text, or a count: a duplicate (an `event_id` already in gold or earlier in the
+batch, or the same invalid record twice in the batch) or an already quarantined record. The
+functions never read or write storage themselves; `glue/raw_to_gold.py` does the I/O, and hands in
+only the stored keys a batch can collide with (see `split`).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from vigia import contract
-from vigia.config import MetricSpec
+from glue import validation
+from vigia import clock, contract
+from vigia.contract.checks import Limits
 
 _SPARK_TYPES = {
     "string": T.StringType(),
@@ -27,57 +29,39 @@ _SPARK_TYPES = {
     "map<string,string>": T.MapType(T.StringType(), T.StringType()),
 }
 P95 = 0.95
+# The time Firehose puts in an object's name: the arrival of the object's oldest record (UTC, seconds).
+_OBJECT_TIME = r"-(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})-[0-9a-fA-F-]{36}[^/]*$"
 
 
-def event_schema(parse: bool = False) -> T.StructType:
-    """The envelope as a Spark schema, from the contract's columns. With `parse`, timestamps are
-    strings (as on the wire) so that they can be cast explicitly."""
-    def typ(c):
-        return T.StringType() if parse and c.type == "timestamp" else _SPARK_TYPES[c.type]
-    return T.StructType([T.StructField(c.name, typ(c), not c.required) for c in contract.columns()])
+def event_schema() -> T.StructType:
+    """The envelope as a Spark schema, from the contract's columns."""
+    return T.StructType([T.StructField(c.name, _SPARK_TYPES[c.type], not c.required) for c in contract.columns()])
 
 
-def _contract_reason(line: str) -> str | None:
-    try:
-        event = json.loads(line)
-    except ValueError as err:
-        return f"(record): not valid JSON ({err.msg} at position {err.pos})"
-    errors = contract.validate(event)
-    return "; ".join(str(e) for e in errors) if errors else None
+def arrival_window(source_file: Column, now: datetime, buffer_interval_s: int) -> tuple[Column, Column]:
+    """Earliest and latest arrival on the stream of a record read from `source_file`.
 
-
-contract_reason = F.udf(_contract_reason, T.StringType())
-
-
-def _spec_lookup(metrics: dict[str, MetricSpec], attr: str) -> Column:
-    pairs = [x for name, spec in sorted(metrics.items()) for x in (F.lit(name), F.lit(getattr(spec, attr)))]
-    return F.create_map(*pairs)[F.col("metric")]
-
-
-def validate(raw: DataFrame, metrics: dict[str, MetricSpec], now: datetime, max_future_skew_s: int) -> DataFrame:
-    """Add `reason` (null when valid) and the typed envelope columns to raw records.
-
-    `raw` has `line` (the record text) and `source_file`. Checks, in order: the event contract
-    (same function as the producer), then the gold rules: declared metric, its unit, its physical
-    range, and an event_time no later than `now` + skew.
+    A Firehose object's name carries the arrival of its oldest record, and the buffer holds records
+    for at most `buffer_interval_s`: every record of the object arrived in that window (the record's
+    own `ingest_time` is clamped into it). A file without that name arrived, as far as we know, `now`.
     """
-    parsed = (raw.withColumn("reason", contract_reason("line"))
-              .withColumn("e", F.from_json("line", event_schema(parse=True))).select("*", "e.*").drop("e"))
-    unit, lo, hi = (_spec_lookup(metrics, a) for a in ("unit", "min", "max"))
-    event_time = F.col("event_time").cast("timestamp")
-    limit = F.lit(now).cast("timestamp") + F.expr(f"INTERVAL {int(max_future_skew_s)} SECONDS")
-    rule = (F.when(unit.isNull(), F.format_string("metric: %s is not declared in the pipeline's metrics", "metric"))
-            .when(F.col("unit") != unit,
-                  F.format_string("unit: must be %s for %s, got %s", unit, F.col("metric"), F.col("unit")))
-            .when((F.col("value") < lo) | (F.col("value") > hi),
-                  F.format_string("value: %s is outside the physical range [%s, %s] of %s",
-                                  F.col("value").cast("string"), lo.cast("string"), hi.cast("string"), F.col("metric")))
-            .when(event_time > limit,
-                  F.format_string("event_time: %s is in the future (job time %s)", F.col("event_time"),
-                                  F.lit(now.isoformat()))))
-    return (parsed.withColumn("reason", F.coalesce("reason", rule))
-            .withColumn("event_time", event_time)
-            .withColumn("ingest_time", F.col("ingest_time").cast("timestamp")))
+    stamp = F.regexp_extract(source_file, _OBJECT_TIME, 1)
+    # The service stamps the wall clock; the pipeline's clock may be moved (tests: vigia.clock.shifted).
+    shift = F.make_interval(secs=F.lit(clock.offset().total_seconds()))
+    oldest = F.to_timestamp(stamp, "yyyy-MM-dd-HH-mm-ss") + shift
+    known = stamp != ""
+    # +1 s: the name's time is truncated to the second.
+    latest = oldest + F.make_interval(secs=F.lit(buffer_interval_s + 1))
+    return (F.when(known, oldest).otherwise(F.lit(now)), F.when(known, latest).otherwise(F.lit(now)))
+
+
+def validate(raw: DataFrame, limits: Limits, now: datetime, buffer_interval_s: int) -> DataFrame:
+    """`raw` (`line`, `source_file`) with `reason_code`/`reason` (null when valid), the typed envelope
+    and `arrival_dt`, the day the record arrived (its quarantine partition)."""
+    window = arrival_window(F.col("source_file"), now, buffer_interval_s)
+    out = validation.checked(raw, limits, window)
+    arrival = F.greatest(window[0], F.least(window[1], F.col("ingest_time")))
+    return out.withColumn("arrival_dt", F.date_format(arrival, "yyyy-MM-dd"))
 
 
 def to_gold_events(valid: DataFrame) -> DataFrame:
@@ -87,25 +71,26 @@ def to_gold_events(valid: DataFrame) -> DataFrame:
 
 
 def first_per_event_id(valid: DataFrame) -> DataFrame:
-    """One row per event_id: the first ingested (ties broken by file and text, so reruns agree)."""
-    w = Window.partitionBy("event_id").orderBy("ingest_time", "source_file", "line")
-    return valid.withColumn("_n", F.row_number().over(w)).where("_n = 1").drop("_n")
+    """One row per event_id: the first ingested (ties broken by file and text, so reruns agree).
+    The sort carries the hash of the record's text (`_text`), not the text."""
+    w = Window.partitionBy("event_id").orderBy("ingest_time", "source_file", "_text")
+    slim = valid.select(*(c.name for c in contract.columns()), "source_file", "_text")
+    return slim.withColumn("_n", F.row_number().over(w)).where("_n = 1").drop("_n", "_text")
 
 
-def new_rows(batch: DataFrame, existing: DataFrame | None, key: str) -> DataFrame:
-    """Rows of `batch` whose `key` is not in `existing` (the gold table so far)."""
+def new_rows(batch: DataFrame, existing: DataFrame | None, *keys: str) -> DataFrame:
+    """Rows of `batch` whose `keys` are not in `existing` (the stored keys the batch can collide with)."""
     if existing is None:
         return batch
-    return batch.join(existing.select(key).distinct(), key, "left_anti")
+    return batch.join(existing.select(*keys).distinct(), list(keys), "left_anti")
 
 
 def quarantine_rows(invalid: DataFrame, now: datetime) -> DataFrame:
-    """One row per distinct invalid record, keyed by the hash of its text."""
-    return (invalid.select(F.sha2("line", 256).alias("record_id"), F.col("line").alias("raw_record"), "reason",
-                           "source_file")
-            .dropDuplicates(["record_id"])
-            .withColumn("quarantined_at", F.lit(now).cast("timestamp"))
-            .withColumn("dt", F.lit(now.strftime("%Y-%m-%d"))))
+    """One row per distinct invalid record of an arrival day, keyed by the hash of its text."""
+    return (invalid.select(F.sha2("line", 256).alias("record_id"), F.col("line").alias("raw_record"),
+                           "reason_code", "reason", "source_file", F.col("arrival_dt").alias("dt"))
+            .dropDuplicates(["dt", "record_id"])
+            .withColumn("quarantined_at", F.lit(now).cast("timestamp")))
 
 
 def hourly(events: DataFrame) -> DataFrame:
@@ -119,22 +104,43 @@ def hourly(events: DataFrame) -> DataFrame:
                  F.max("event_time").alias("last_event_time")))
 
 
+def days(df: DataFrame, column: str = "dt") -> list[str]:
+    return sorted(r[0] for r in df.select(column).distinct().collect())
+
+
 @dataclass(frozen=True)
 class Split:
     gold: DataFrame          # new gold rows
     quarantine: DataFrame    # new quarantine rows
     raw_records: int
-    duplicates_dropped: int
+    duplicates_dropped: int  # valid copies of an event_id (in the batch or in gold), repeated invalid records
+    already_quarantined: int  # invalid records a previous run stored in quarantine
 
 
-def split(raw: DataFrame, existing_events: DataFrame | None, existing_quarantine: DataFrame | None,
-          metrics: dict[str, MetricSpec], now: datetime, max_future_skew_s: int) -> Split:
-    """Route every raw record to gold, quarantine or the duplicate count (which the caller reports)."""
-    checked = validate(raw, metrics, now, max_future_skew_s).cache()
-    valid, invalid = checked.where("reason IS NULL"), checked.where("reason IS NOT NULL")
+StoredKeys = Callable[[list[str]], "DataFrame | None"]  # days -> the stored keys of those days (or None)
+
+
+def split(checked: DataFrame, now: datetime, stored_event_ids: StoredKeys, stored_record_ids: StoredKeys) -> Split:
+    """Route every validated record to gold, quarantine or a count (which the caller reports).
+
+    Dedup reads only what the batch can collide with: the gold `event_id`s of the days the batch's
+    events fall in (an event_id names one reading, so its copies carry the same event time), and
+    the quarantine `record_id`s of the days the batch's invalid records arrived.
+    """
+    # Cached once validated; a valid record's text is needed only as its hash (first_per_event_id).
+    checked = checked.select(*(c for c in checked.columns if c != "line"), F.xxhash64("line").alias("_text"),
+                             F.when(F.col("reason_code").isNotNull(), F.col("line")).alias("line")).cache()
+    valid, invalid = checked.where("reason_code IS NULL"), checked.where("reason_code IS NOT NULL")
+    distinct_invalid = quarantine_rows(invalid, now).cache()
+    event_days = days(valid.select(F.date_format("event_time", "yyyy-MM-dd").alias("dt")))
     # Materialised now, with their lineage cut: the caller appends them to the very tables they were
     # compared with, and a recomputation after that would find nothing new.
-    gold = new_rows(to_gold_events(first_per_event_id(valid)), existing_events, "event_id").localCheckpoint()
-    quarantine = new_rows(quarantine_rows(invalid, now), existing_quarantine, "record_id").localCheckpoint()
-    total = checked.count()
-    return Split(gold, quarantine, total, total - gold.count() - quarantine.count())
+    gold = new_rows(to_gold_events(first_per_event_id(valid)), stored_event_ids(event_days),
+                    "event_id").localCheckpoint()
+    quarantine = new_rows(distinct_invalid, stored_record_ids(days(distinct_invalid)),
+                          "dt", "record_id").localCheckpoint()
+    total, n_valid = checked.agg(F.count("*"), F.count(F.when(F.col("reason_code").isNull(), 1))).first()
+    n_distinct_invalid, n_gold, n_quarantine = distinct_invalid.count(), gold.count(), quarantine.count()
+    return Split(gold, quarantine, total,
+                 duplicates_dropped=(n_valid - n_gold) + (total - n_valid - n_distinct_invalid),
+                 already_quarantined=n_distinct_invalid - n_quarantine)

@@ -58,14 +58,28 @@ def run(ctx: click.Context, poll_interval: float) -> None:
 
 
 @click.command()
+@click.option("--full", is_flag=True, help="Read every raw object, not only those the bookmark has not seen.")
+@click.option("--reset-bookmark", is_flag=True, help="Forget which raw objects were processed, and exit.")
 @click.pass_context
-def etl(ctx: click.Context) -> None:
-    """Run the Glue raw -> gold job locally (pyspark against the local S3 through s3a)."""
-    from glue import raw_to_gold, spark_local
+def etl(ctx: click.Context, full: bool, reset_bookmark: bool) -> None:
+    """Run the Glue raw -> gold job locally (pyspark against the local S3 through s3a).
+
+    Like the job's bookmarks in AWS, a run reads only the raw objects no earlier run processed (a
+    marker in the artifacts bucket, glue/<etl_job>/bookmark.json); a rerun over old objects (--full)
+    writes nothing twice.
+    """
     from vigia.local import aws
 
     p = _pipeline(ctx)
-    click.echo(json.dumps(raw_to_gold.run(spark_local.session(aws.endpoint(), p.region), p)))
+    if reset_bookmark:
+        from glue.bookmark import Bookmark
+
+        existed = Bookmark(aws.client("s3", p.region), p.buckets.artifacts, p.glue.etl_job).reset()
+        click.echo("bookmark reset: the next run reads every raw object" if existed else "no bookmark to reset")
+        return
+    from glue import raw_to_gold, spark_local
+
+    click.echo(json.dumps(raw_to_gold.run(spark_local.session(aws.endpoint(), p.region), p, full=full)))
 
 
 @click.command()

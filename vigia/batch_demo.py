@@ -1,9 +1,9 @@
 """The demo's batch stage: stream -> local Firehose -> raw -> Glue ETL -> crawlers -> Athena.
 
 Adds to the demo summary: raw_records, firehose_errors, gold_rows, quarantined, duplicates_dropped,
-queries_ok. Every record on the stream (`in_stream`, counted by the ingest stage after the producer
-and the foreign writer) is accounted for: raw_records + firehose_errors == in_stream, and
-gold_rows + quarantined + duplicates_dropped == raw_records.
+already_quarantined, queries_ok. Every record on the stream (`in_stream`, counted by the ingest stage
+after the producer and the foreign writer) is accounted for: raw_records + firehose_errors ==
+in_stream, and gold_rows + quarantined + duplicates_dropped + already_quarantined == raw_records.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def demo_stage(demo) -> None:
         raise StageError(f"batch: Firehose delivered no record to s3://{p.buckets.raw}/{raw_to_gold.raw_prefix(p)} "
                          f"({stats.records_read} read from the stream, {summary['firehose_errors']} to the error prefix)")
     counts = raw_to_gold.run(spark_local.session(aws.endpoint(), p.region), p)
-    summary.update({k: counts[k] for k in ("gold_rows", "quarantined", "duplicates_dropped")})
+    summary.update({k: counts[k] for k in ("gold_rows", "quarantined", "duplicates_dropped", "already_quarantined")})
     console.print(f"Glue ETL: {json.dumps(counts)}")  # includes the seconds per phase
     if not counts["gold_rows"]:
         raise StageError(f"batch: the Glue ETL wrote no gold row from {summary['raw_records']} raw records "

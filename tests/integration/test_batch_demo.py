@@ -26,7 +26,7 @@ def test_batch_stage_accounts_for_every_record(local_pipeline, aws_env, simulato
 
     s = demo.summary
     assert s["raw_records"] + s["firehose_errors"] == s["in_stream"]
-    assert s["gold_rows"] + s["quarantined"] + s["duplicates_dropped"] == s["raw_records"]
-    assert (s["firehose_errors"], s["quarantined"], s["duplicates_dropped"]) == (2, 2, 2)
+    assert s["gold_rows"] + s["quarantined"] + s["duplicates_dropped"] + s["already_quarantined"] == s["raw_records"]
+    assert (s["firehose_errors"], s["quarantined"], s["duplicates_dropped"], s["already_quarantined"]) == (2, 2, 2, 0)
     assert s["gold_rows"] == produced
     assert s["queries_ok"] == len(list(batch_demo.QUERIES.glob("*.sql")))

@@ -45,3 +45,21 @@ def objects(s3, bucket: str, prefix: str = "") -> dict[str, bytes]:
 
 def lines(body: bytes) -> list[bytes]:
     return gzip.decompress(body).splitlines()
+
+
+def firehose_key(p, source: str, hour: datetime, arrival: datetime) -> str:
+    """The key the delivery stream gives an object of `source` for event `hour`, whose oldest record
+    arrived at `arrival` (prefix src/dt/hour, then `<stream>-<version>-<arrival>-<uuid><ext>`)."""
+    import uuid
+
+    return (f"raw/src={source}/dt={hour:%Y-%m-%d}/hour={hour:%H}/{p.firehose.name}-1-"
+            f"{arrival:%Y-%m-%d-%H-%M-%S}-{uuid.uuid4()}{p.firehose.file_extension}")
+
+
+def put_raw_object(s3, p, records: list, hour: datetime, arrival: datetime, source: str = "simulator") -> str:
+    """One raw object shaped like Firehose output (gzip JSON lines); records are dicts or text."""
+    body = b"".join((r if isinstance(r, bytes) else (r if isinstance(r, str) else json.dumps(r)).encode()) + b"\n"
+                    for r in records)
+    key = firehose_key(p, source, hour, arrival)
+    s3.put_object(Bucket=p.buckets.raw, Key=key, Body=gzip.compress(body))
+    return key
