@@ -34,8 +34,9 @@ CRAWLER_CATALOG_ACTIONS = ["glue:GetDatabase", "glue:GetTable", "glue:GetTables"
                            "glue:UpdateTable", "glue:GetPartition", "glue:GetPartitions",
                            "glue:BatchCreatePartition", "glue:BatchGetPartition", "glue:UpdatePartition",
                            "glue:BatchUpdatePartition", "glue:CreatePartitionIndex", "glue:GetPartitionIndexes"]
-# The ETL registers each gold partition it writes, once (idempotent BatchCreatePartition).
-ETL_CATALOG_ACTIONS = ["glue:GetTable", "glue:BatchCreatePartition"]
+# The ETL creates a gold table no crawler made yet and registers each partition it writes, once
+# (idempotent BatchCreatePartition).
+ETL_CATALOG_ACTIONS = ["glue:GetTable", "glue:CreateTable", "glue:BatchCreatePartition"]
 
 
 def python_modules(requirements=GLUE_REQUIREMENTS) -> list[str]:

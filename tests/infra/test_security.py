@@ -132,8 +132,9 @@ def test_crawler_roles_may_create_partition_indexes_and_the_etl_only_registers_g
     """Crawlers create partition indexes by default (AWS Glue developer guide, "Working with
     partition indexes", https://docs.aws.amazon.com/glue/latest/dg/partition-indexes.html): without
     glue:CreatePartitionIndex and glue:GetPartitionIndexes the crawl fails. The ETL registers the
-    partitions it writes with BatchCreatePartition ("Creating tables, updating the schema, and adding
-    new partitions in the Data Catalog from AWS Glue ETL jobs"), on the gold tables only."""
+    partitions it writes with BatchCreatePartition, and creates a gold table that no crawler made yet
+    (CreateTable) ("Creating tables, updating the schema, and adding new partitions in the Data
+    Catalog from AWS Glue ETL jobs"), on the gold tables only."""
     p = synth.pipeline
     for c in p.glue.crawlers:
         actions = {a for st in synth.role_statements(_role_id(synth, f"Glue crawler {c.name}"))
@@ -141,7 +142,8 @@ def test_crawler_roles_may_create_partition_indexes_and_the_etl_only_registers_g
         assert {"glue:CreatePartitionIndex", "glue:GetPartitionIndexes", "glue:BatchCreatePartition"} <= actions
     etl = [st for st in synth.role_statements(_role_id(synth, "Glue ETL"))
            if any(a.startswith("glue:") for a in _as_list(st["Action"]))]
-    assert [sorted(_as_list(st["Action"])) for st in etl] == [["glue:BatchCreatePartition", "glue:GetTable"]]
+    assert [sorted(_as_list(st["Action"])) for st in etl] == [["glue:BatchCreatePartition", "glue:CreateTable",
+                                                               "glue:GetTable"]]
     tables = [json.dumps(r) for r in _as_list(etl[0]["Resource"]) if ":table/" in json.dumps(r)]
     assert sorted(t.split(":table/")[1].split('"')[0] for t in tables) == sorted(
         f"{p.glue.database}/{t}" for t in p.glue.tables.model_dump().values())
