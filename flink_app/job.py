@@ -121,7 +121,7 @@ def routed_views(s: JobSettings, p: Pipeline, rules: list) -> list[str]:
         read = validation.number_value(LINE, f) if f == "value" else validation.string_value(LINE, f)
         return f"CASE WHEN reason IS NULL THEN {read} END AS `{f}`"
     fields = ", ".join(field(f) for f in rules_mod.EVENT_FIELDS if f != "event_time")
-    # rowtime is epoch 0 exactly for invalid records (a valid event that old fails not_too_old): the
+    # rowtime is epoch 0 exactly for invalid records (a valid event that old fails too_old): the
     # checks run again only for those, to name the reason; a valid record is checked once.
     reason = (f"CASE WHEN rowtime = TO_TIMESTAMP_LTZ(0, 3) THEN "
               f"{validation.reason_sql(Limits.of(p), line=LINE)} END")

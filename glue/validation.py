@@ -86,7 +86,9 @@ def checked(raw: DataFrame, limits: C.Limits, arrival_window: tuple[Column, Colu
     per_row["keys"] = F.map_keys(m0)
     per_row["one_object"] = m.isNotNull() & (F.size(m) == 1) & m0.isNotNull()
     per_row["json_null"] = m.isNotNull() & (F.size(m) == 1) & m0.isNull()
-    per_row["utf8"] = F.decode(line.cast("binary"), "UTF-8") == line
+    # Spark decodes the raw text as UTF-8 with replacement: U+FFFD is what is left of bytes that were
+    # not UTF-8, the same rule as the checks' Python evaluation and the Flink job.
+    per_row["utf8"] = F.instr(line, "\ufffd") == 0
     df = parsed.select("*", F.struct(*(c.alias(n) for n, c in per_row.items())).alias("_r"))
 
     r, typed = (lambda name: F.col("_r")[name]), F.col("_t")
@@ -123,7 +125,7 @@ def checked(raw: DataFrame, limits: C.Limits, arrival_window: tuple[Column, Colu
             return r("utf8") & (valid_object | r("json_null") | other_value)
         if t == "object":
             return r("one_object")
-        if t == "extra":
+        if t == "additional_properties":
             return F.size(F.array_except(r("keys"), F.array(*map(F.lit, a)))) == 0
         if t == "required":
             return r(f"has_{f}")
@@ -140,7 +142,7 @@ def checked(raw: DataFrame, limits: C.Limits, arrival_window: tuple[Column, Colu
             ok = F.length(v) <= a
         elif t == "pattern":
             ok = v.rlike(f"^(?:{a})\\z")
-        elif t == "datetime":
+        elif t == "format":
             ok = r(f"ts_{f}").isNotNull() & (F.substring(v, 1, 4) != "0000")
         elif t == "values_type":  # `v` is the object's compact JSON; to_json quotes every value
             ok = ~v.rlike(_NON_STRING_VALUE) | ((F.to_json(typed[f]) == v) & ~v.rlike(_NULL_VALUE))
@@ -152,9 +154,9 @@ def checked(raw: DataFrame, limits: C.Limits, arrival_window: tuple[Column, Colu
             ok = v == lookup("unit")
         elif t == "range":
             ok = (typed[f] >= lookup("min")) & (typed[f] <= lookup("max"))
-        elif t == "not_too_old":
+        elif t == "too_old":  # passes when event_time >= arrival - max age
             ok = F.unix_millis(r(f"ts_{f}")) >= arrival_ms - a * 1000
-        elif t == "not_future":
+        elif t == "in_future":  # passes when event_time <= arrival + skew
             ok = F.unix_millis(r(f"ts_{f}")) <= arrival_ms + a * 1000
         else:
             raise ValueError(f"no Spark compilation for test {t!r} of check {c.code}")

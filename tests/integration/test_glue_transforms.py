@@ -64,7 +64,7 @@ def test_reasons_name_the_field_and_the_rule(spark):
     assert {k: r.reason_code for k, r in got.items() if r.reason_code} == {
         "not json": "record.json", "missing field": "entity_id.required", "wrong type": "value.type",
         "unknown metric": "metric.declared", "wrong unit": "unit.unit", "out of range": "value.range",
-        "future": "event_time.not_future", "1970, too old": "event_time.not_too_old"}
+        "future": "event_time.in_future", "1970, too old": "event_time.too_old"}
     assert got["wrong unit"].reason == 'unit: is not the declared unit of the metric (got "kelvin", 6 chars)'
     assert got["missing field"].reason == "entity_id: is required but missing"
     assert got["not json"].reason == 'record: not a UTF-8 JSON text (got "{not json", 9 chars)'
@@ -88,7 +88,7 @@ def test_age_rules_are_measured_against_the_arrival_in_the_firehose_object_name(
     honest_late["ingest_time"] = contract.format_time(arrived + timedelta(seconds=INTERVAL))
     oldest_ok = envelope(3, at=arrived - max_age)
     rows = checked(spark, [forged, honest_late, oldest_ok], FIREHOSE_FILE).select("reason_code", "arrival_dt").collect()
-    assert [r.reason_code for r in rows] == ["event_time.not_too_old", None, None]
+    assert [r.reason_code for r in rows] == ["event_time.too_old", None, None]
     assert {r.arrival_dt for r in rows} == {"2026-11-01"}
 
 
