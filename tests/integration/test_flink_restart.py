@@ -79,9 +79,10 @@ def sigkill_job() -> None:
 
 
 def test_an_event_stored_late_before_a_crash_stays_late_after_the_restore(aws_env, job_state):
-    """The late event falls in a window the window operator has not closed yet (the table's window
-    aggregation keeps its own watermark in its state; the routing to late does not): re-read with
-    an empty watermark after the restore, it would be aggregated there and raise a false alert."""
+    """A record is late when the window step would drop it: its window [t0, t0+60 s) has closed.
+    The window operator keeps its own watermark in its state, the routing to late does not: re-read
+    with an empty watermark after the restore, the late event would be routed on time and then
+    dropped by the window without trace (neither aggregated nor stored late)."""
     p = unique_pipeline(with_settings(config.load(), "flink", checkpoint_interval_s=15),
                         f"rst{time.time_ns() % 10**8}")
     provision.provision(p, aws_env)
@@ -90,25 +91,25 @@ def test_an_event_stored_late_before_a_crash_stays_late_after_the_restore(aws_en
     at = lambda s: t0 + timedelta(seconds=s)  # noqa: E731
     ckpt = job_state / "checkpoints"
 
-    # Before the crash: normal readings for 70 s of event time on both shards (watermark -> t0+65 s;
-    # the window [t0+60 s, t0+120 s) stays open).
+    # Before the crash: normal readings for 70 s of event time on both shards (watermark -> t0+65 s:
+    # the window [t0, t0+60 s) closes, [t0+60 s, t0+120 s) stays open).
     put(p, [reading(e, 20, at(s), f"{e}-{s}") for s in range(0, 71, 5) for e in (a, b)])
     local.start(p, job_state / "job", port=aws_env, init_position="TRIM_HORIZON", checkpoint_dir=ckpt.as_uri())
 
-    # Probes at t0+62 s until one is stored late: from then on the watermark is past t0+62 s.
+    # Probes at t0+30 s until one is stored late: from then on the window of t0+30 s has closed.
     probes = iter(range(1000))
 
     def a_probe_is_late():
-        put(p, [reading(a, 20, at(62), f"probe-{next(probes)}")])
+        put(p, [reading(a, 20, at(30), f"probe-{next(probes)}")])
         return wait_until_stored_late(p, lambda ids: any(i.startswith("probe-") for i in ids), 3)
     wait_for(a_probe_is_late, 240, "a probe to be stored late", pause_s=0)
     probe_seen_ns = time.time_ns()
-    # A checkpoint completed after that holds the shards' watermarks (past t0+62 s) and positions.
+    # A checkpoint completed after that holds the shards' watermarks (past t0+60 s) and positions.
     checkpoint = wait_for(lambda: (c := local.latest_checkpoint(ckpt)) and
                           (c / "_metadata").stat().st_mtime_ns > probe_seen_ns and c, 60, "a checkpoint")
 
-    # The event under test: 95 degrees at t0+62 s, late like the probes, read after the checkpoint.
-    put(p, [reading(a, 95, at(62), "late-95")])
+    # The event under test: 95 degrees at t0+30 s, late like the probes, read after the checkpoint.
+    put(p, [reading(a, 95, at(30), "late-95")])
     wait_for(lambda: "late-95" in local.stored_late_ids(p), 60, "the late event to be stored")
     sigkill_job()
     killed_at = clock.now()
@@ -123,7 +124,7 @@ def test_an_event_stored_late_before_a_crash_stays_late_after_the_restore(aws_en
             for s in range(75, 191, 5) for e in (a, b)])
     alerts = wait_for(lambda: local.inbox_alerts(p), 240, "the alert of t0+120 s")
     alerts += local.inbox_alerts(p, wait_s=5)  # a long poll: an extra alert would arrive by now
-    # aggregated, the late 95 degrees would alert for t0+60 s, and its cooldown hold back t0+120 s
+    # aggregated, the late 95 degrees would alert for t0, and its cooldown hold back t0+120 s
     assert [(x["rule"], x["entity_id"], x["window_start"]) for x in alerts] == \
         [("overheating", a, format_time(at(120)))]
     assert local.stored_late(p)["late-95"] > killed_at, \
