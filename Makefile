@@ -26,16 +26,16 @@ down:
 status: $(STAMP)
 	$(VENV)/bin/vigia status
 
-demo: $(STAMP) glue-jars
+demo: $(STAMP) glue-jars flink-connector
 	$(VENV)/bin/vigia demo
 
-test: $(STAMP) glue-jars
+test: $(STAMP) glue-jars flink-connector
 	$(PY) -m pytest -q
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
-bench: $(STAMP) glue-jars
+bench: $(STAMP) glue-jars flink-connector
 	$(PY) -m bench
 
 clean: down

@@ -2,8 +2,9 @@
 
 Layout of the one job (flink_app/README.md has the why):
   table `source_events` (the Kinesis connector; a JSON-lines file or directory for tests and the
-    benchmark): each record's bytes (`raw` format), where it came from, its arrival time; `rowtime`
-    = event time of a record that passes every check (flink_app/validation.py), else epoch 0
+    benchmark): each record's text (`raw` format), where it came from, its arrival time; `rowtime`
+    = event time of a record that passes every check (VIGIA_CHECK, flink_app/validation.py), else
+    epoch 0
   view `routed`: exactly one route per record: invalid (reason code), late (the window step would
     drop it) or on_time; the rule fields are read from valid records only
   view `events` (on-time rows) -> compiled rules (window TVFs, UNION ALL)
@@ -32,9 +33,7 @@ from vigia.config import Pipeline
 from vigia.contract.checks import Limits
 
 # The record's text (the `raw` format decodes UTF-8; bytes that are not UTF-8 become U+FFFD, which
-# the checks reject). A BYTES column decoded in SQL would be lossless, but the decoding is then
-# inlined at each of the ~60 uses and the source's watermark generator (compiled as one method)
-# outgrows the JVM's 64 KB method limit: the job restarted in a loop.
+# the checks reject).
 LINE = "`line`"
 METRICS_GROUP = "kinesisanalytics"  # the group Managed Flink exports to CloudWatch
 
@@ -53,9 +52,8 @@ def source_ddl(s: JobSettings, p: Pipeline) -> str:
     else:  # files (tests, benchmark): arrival = the file's modification time
         cols += ["  arrival TIMESTAMP_LTZ(3) METADATA FROM 'file.modification-time' VIRTUAL",
                  "  file_path STRING METADATA FROM 'file.path' VIRTUAL"]
-    reason = validation.reason_sql(Limits.of(p), line=LINE)
-    cols.append(f"  rowtime AS CASE WHEN ({reason}) IS NULL THEN {validation.event_time_sql(LINE)} "
-                f"ELSE TO_TIMESTAMP_LTZ(0, 3) END")
+    verdict = validation.check_sql(Limits.of(p), LINE, "arrival")
+    cols.append(f"  rowtime AS TO_TIMESTAMP_LTZ(COALESCE({verdict}.event_ms, 0), 3)")
     cols.append("  proc AS PROCTIME()")
     cols.append(f"  WATERMARK FOR rowtime AS rowtime - INTERVAL '{p.flink.out_of_orderness_s}' SECOND")
     options = {"format": "raw"}
@@ -86,10 +84,6 @@ def record_key_sql(s: JobSettings) -> str:
     return "CONCAT(REGEXP_EXTRACT(file_path, '([^/]*)$', 1), '-', SUBSTR(SHA256(`line`), 1, 32))"
 
 
-def _epoch_ms_sql(ts: str) -> str:
-    return f"(UNIX_TIMESTAMP(DATE_FORMAT({ts}, 'yyyy-MM-dd HH:mm:ss')) * 1000 + EXTRACT(MILLISECOND FROM {ts}))"
-
-
 def late_sql(rules: list) -> str:
     """TRUE when the window step would drop the row: the earliest-ending window of the rules its
     metric feeds has ended (end - 1 ms <= watermark, the window operator's own test). A row that
@@ -98,7 +92,7 @@ def late_sql(rules: list) -> str:
     shapes: dict[str, set[tuple[int, int]]] = {}
     for r in rules:
         shapes.setdefault(r.metric, set()).add((r.window.size_s * 1000, (r.window.slide_s or r.window.size_s) * 1000))
-    t = _epoch_ms_sql("rowtime")
+    t = "event_ms"  # rowtime in epoch milliseconds, from the checks' verdict
     whens = []
     for metric, windows in sorted(shapes.items()):
         # windows [k*slide, k*slide + size) hold t; the earliest ends at the first multiple of slide
@@ -115,29 +109,34 @@ def routed_views(s: JobSettings, p: Pipeline, rules: list) -> list[str]:
     (an event_id seen before, in keyed state that expires `state_ttl_ms` after its last access),
     late (the window step would drop it) or on_time. The rule fields come from valid records only.
 
-    Duplicates are counted before the late test, and the late test runs after the exchange by
-    event_id: its watermark is already the minimum over all source subtasks, as at the windows."""
-    def field(f: str) -> str:
-        read = validation.number_value(LINE, f) if f == "value" else validation.string_value(LINE, f)
-        return f"CASE WHEN reason IS NULL THEN {read} END AS `{f}`"
-    fields = ", ".join(field(f) for f in rules_mod.EVENT_FIELDS if f != "event_time")
-    # rowtime is epoch 0 exactly for invalid records (a valid event that old fails too_old): the
-    # checks run again only for those, to name the reason; a valid record is checked once.
-    reason = (f"CASE WHEN rowtime = TO_TIMESTAMP_LTZ(0, 3) THEN "
-              f"{validation.reason_sql(Limits.of(p), line=LINE)} END")
-    cols = "`line`, arrival, record_key, reason, rowtime, proc, event_id, source, entity_id, metric, `value`"
+    One branch for every record (no UNION): the planner then reads the source through one chain of
+    operators, where a second branch had it repeat the checks and the watermark step. An invalid
+    record is keyed by its record key, so it never meets a valid event_id (nor another record).
+    The late test runs in the source's chain, before the exchange, so that only a late or invalid
+    record carries its text (`payload`) through the job: an on-time row is a few fields. A
+    watermark follows the records sent before it on every channel and the windows take the minimum
+    over their channels, so an event routed on_time is never dropped by a window. With one source
+    subtask (the default: it reads every shard, with per-shard watermarks) both see the same
+    watermark; with several, an event can be stored late against its own subtask's watermark
+    slightly before the windows would drop it (stored, never lost). A duplicate that is also late
+    is counted as a duplicate."""
+    fields = ", ".join(f"v.`{f}` AS `{f}`" for f in ("event_ms", *rules_mod.EVENT_FIELDS) if f != "event_time")
+    cols = "rowtime, event_ms, proc, event_id, source, entity_id, metric, `value`"
+    payload = "JSON_OBJECT(" + ", ".join(f"KEY '{k}' VALUE {v}" for k, v in DROPPED_FIELDS.items()) + ")"
     return [
         f"CREATE TEMPORARY VIEW checked AS\n"
-        f"SELECT *, {fields}, {record_key_sql(s)} AS record_key\n"
-        f"FROM (SELECT *, {reason} AS reason FROM source_events)",
-        "CREATE TEMPORARY VIEW seen AS\n"
-        f"SELECT {cols}, COUNT(*) OVER (PARTITION BY event_id ORDER BY proc "
-        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS times_seen\n"
-        "FROM checked WHERE reason IS NULL",
+        f"SELECT `line`, arrival, rowtime, proc, v.reason AS reason, {fields}, record_key\n"
+        f"FROM (SELECT *, {validation.check_sql(Limits.of(p), LINE, 'arrival')} AS v, "
+        f"{record_key_sql(s)} AS record_key FROM source_events)",
+        "CREATE TEMPORARY VIEW flagged AS\n"
+        f"SELECT {cols}, reason, is_late, CASE WHEN reason IS NOT NULL THEN record_key END AS invalid_key,\n"
+        f"  CASE WHEN reason IS NOT NULL OR is_late THEN {payload} END AS payload\n"
+        f"FROM (SELECT *, reason IS NULL AND {late_sql(rules)} AS is_late FROM checked)",
         "CREATE TEMPORARY VIEW routed AS\n"
-        f"SELECT {cols}, CASE WHEN times_seen > 1 THEN 'duplicate' WHEN {late_sql(rules)} THEN 'late' "
-        "ELSE 'on_time' END AS route FROM seen\n"
-        f"UNION ALL SELECT {cols}, 'invalid' AS route FROM checked WHERE reason IS NOT NULL",
+        f"SELECT {cols}, CASE WHEN reason IS NOT NULL THEN 'invalid' WHEN times_seen > 1 THEN 'duplicate' "
+        "WHEN is_late THEN 'late' ELSE 'on_time' END AS route, payload\n"
+        f"FROM (SELECT *, COUNT(*) OVER (PARTITION BY event_id, invalid_key ORDER BY proc "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS times_seen FROM flagged)",
     ]
 
 
@@ -161,12 +160,11 @@ def output_sql(rules_query: str) -> str:
     """Alerts and dropped (late, invalid) records as ONE query over ONE scan of the source, so both
     see the same watermark and every record ends in exactly one of them. Common schema:
     kind, rule, entity_id, metric, window_start, window_end, observed, event_count, payload."""
-    fields = ", ".join(f"KEY '{k}' VALUE {v}" for k, v in DROPPED_FIELDS.items())
     none = "CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS TIMESTAMP(3)), CAST(NULL AS TIMESTAMP(3)), "
     return (f"SELECT 'alert' AS kind, rule, entity_id, metric, window_start, window_end, observed, event_count, "
             f"CAST(NULL AS STRING) AS payload FROM (\n{rules_query}\n)\nUNION ALL\n"
             f"SELECT route, CAST(NULL AS STRING), entity_id, metric, CAST(NULL AS TIMESTAMP(3)), "
-            f"CAST(NULL AS TIMESTAMP(3)), CAST(NULL AS DOUBLE), CAST(NULL AS BIGINT), JSON_OBJECT({fields}) "
+            f"CAST(NULL AS TIMESTAMP(3)), CAST(NULL AS DOUBLE), CAST(NULL AS BIGINT), payload "
             f"FROM routed WHERE route IN ('late', 'invalid')\nUNION ALL\n"
             # Every record counted once by route, per second of processing time: the counters'
             # source (a trickle into Python; duplicates are only counted, not stored).
@@ -176,6 +174,10 @@ def output_sql(rules_query: str) -> str:
 
 
 def configure(p: Pipeline, s: JobSettings, jars: list[str] | None = None, local: bool = True) -> Configuration:
+    """The job's configuration. `jars` default locally to the build's jar (the check function and
+    the Kinesis source); on the service the application's `jarfile` is on the classpath."""
+    if jars is None and local:
+        jars = default_jars()
     conf = Configuration()
     if local:  # on the service, the application's parallelism setting (from the CDK app) applies
         conf.set_string("parallelism.default", str(p.flink.parallelism))
@@ -186,7 +188,11 @@ def configure(p: Pipeline, s: JobSettings, jars: list[str] | None = None, local:
     # The Python operator sees only alerts and dropped events (a trickle): flush its bundles often,
     # so an alert waits at most 100 ms there (the default waits up to 1 s).
     conf.set_string("python.fn-execution.bundle.time", "100")
-    if local:  # in AWS the application's CheckpointConfiguration (written by the CDK app from the same keys) applies
+    # In AWS the application's CheckpointConfiguration (written by the CDK app from the same keys)
+    # applies. Locally only with a checkpoint folder: without one the checkpoints would go to the
+    # JobManager's memory (5 MB at most), which the dedup state of a long run outgrows, and the job
+    # would restart in a loop (tests and the benchmark run without).
+    if local and s.checkpoint_dir:
         conf.set_string("execution.checkpointing.interval", f"{p.flink.checkpoint_interval_s} s")
         conf.set_string("execution.checkpointing.min-pause", f"{p.flink.min_pause_between_checkpoints_s} s")
         conf.set_string("execution.checkpointing.mode", "EXACTLY_ONCE")
@@ -310,17 +316,22 @@ def dropped_key(prefix: str, kind: str, record: dict) -> str:
     return f"{prefix}{kind}/dt={day}/{safe}.json"
 
 
-def build(env: StreamExecutionEnvironment, p: Pipeline, s: JobSettings, rules: list | None = None):
-    """Declare the job on `env`; returns the stream of tagged JSON output records."""
-    rules = rules if rules is not None else rules_mod.rules_of(p)
-    query = rules_mod.compile_rules(rules)
-    t_env = StreamTableEnvironment.create(env)
+def declare_tables(t_env: StreamTableEnvironment, p: Pipeline, s: JobSettings, rules: list) -> None:
+    """The check function, the source and the routing views (`routed`, `events`) on `t_env`."""
     t_env.get_config().set("table.exec.state.ttl", f"{state_ttl_ms(p, rules)} ms")
+    t_env.create_java_temporary_system_function(validation.FUNCTION, validation.FUNCTION_CLASS)
     t_env.execute_sql(source_ddl(s, p))
     for view in routed_views(s, p, rules):
         t_env.execute_sql(view)
     t_env.execute_sql(EVENTS_VIEW)
-    rows = t_env.to_data_stream(t_env.sql_query(output_sql(query)))
+
+
+def build(env: StreamExecutionEnvironment, p: Pipeline, s: JobSettings, rules: list | None = None):
+    """Declare the job on `env`; returns the stream of tagged JSON output records."""
+    rules = rules if rules is not None else rules_mod.rules_of(p)
+    t_env = StreamTableEnvironment.create(env)
+    declare_tables(t_env, p, s, rules)
+    rows = t_env.to_data_stream(t_env.sql_query(output_sql(rules_mod.compile_rules(rules))))
     return (rows.key_by(_key, key_type=Types.STRING())
             .process(CooldownFunction([r.model_dump(mode="json") for r in rules]), output_type=Types.STRING()))
 
