@@ -1,4 +1,4 @@
-"""The contract's checks and the gold rules (vigia.contract.checks) compiled to one Flink SQL expression.
+"""The contract's checks and the gold rules (vigia_core.contract.checks) compiled to one Flink SQL expression.
 
 `reason_sql(limits, line, arrival)` is a `CASE` that yields the code of the first failing check, or
 NULL for a valid record, over the record's text `line` (the `raw` format: JSON is never coerced,
@@ -11,7 +11,7 @@ import), so the SQL can be unit tested.
 
 from __future__ import annotations
 
-from vigia.contract.checks import Check, Limits, checks
+from vigia_core.contract.checks import Check, Limits, checks
 
 MAX_DOUBLE = "1.7976931348623157E308"
 
