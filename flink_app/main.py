@@ -1,7 +1,7 @@
 """Entry point of the real-time job, the same file locally and on Managed Service for Apache Flink.
 
 In the application zip this file sits at the root (the `python` run option points at it), next to
-`flink_app/`, `vigia/`, `pipeline.yaml` and the dependencies. Locally: `python -m flink_app.main`
+`flink_app/`, `vigia_core/`, `pipeline.yaml` and the dependencies. Locally: `python -m flink_app.main`
 with $VIGIA_FLINK_PROPERTIES naming the runtime properties (vigia/local/flink.py does this).
 Any configuration problem (properties, pipeline definition, a rule) stops start-up with a message
 that names it, before the JVM starts.
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BUNDLED = HERE / "python-packages"  # in the zip: flink_app, vigia and the dependencies (pyFiles)
+BUNDLED = HERE / "python-packages"  # in the zip: flink_app, vigia_core and the dependencies (pyFiles)
 if BUNDLED.is_dir():
     sys.path.insert(0, str(BUNDLED))
 

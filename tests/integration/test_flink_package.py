@@ -38,7 +38,7 @@ def test_zip_layout_matches_the_run_options(built):
         assert pkgs + module in names, module
     assert not any(n.startswith(pkgs + "pyflink/") for n in names), "the service provides PyFlink"
     core = {f.relative_to(package.ROOT).as_posix() for f in (package.ROOT / package.CORE).rglob("*")
-            if f.is_file() and "__pycache__" not in f.parts}
+            if f.is_file() and "__pycache__" not in f.parts and f.name != "README.md"}
     assert {pkgs + f for f in core} <= set(names), "the shared core ships whole"
     assert not any(n.startswith(pkgs + "vigia/") for n in names), "the local runtime stays on the laptop"
 
