@@ -34,14 +34,14 @@ from pyspark.sql import functions as F
 
 from glue import raw_to_gold, spark_local, transforms
 from producer.adapters.base import event_id
-from vigia import clock, config
-from vigia.contract import checks, format_time
 from vigia.local import aws, provision
 from vigia.local.athena import LocalAthena
 from vigia.local.crawler import LocalCrawler
 from vigia.local.firehose import LocalDelivery
 from vigia.local.s3_meter import S3Meter
 from vigia.local.variants import unique_pipeline
+from vigia_core import clock, config
+from vigia_core.contract import checks, format_time
 
 DAYS, ENTITIES, EVERY_MIN = 30, 4, 2
 VOLUME_PER_DAY, VOLUME_SENSORS = 1_000_000, 500

@@ -33,8 +33,8 @@ from pathlib import Path
 
 from flink_app import reference, rules
 from vigia.local.variants import with_settings
-from vigia import config
-from vigia.contract import format_time
+from vigia_core import config
+from vigia_core.contract import format_time
 
 # Smaller sizes (env) only where the full ones cannot finish: the steady-state method still holds.
 SMALL = int(os.environ.get("VIGIA_BENCH_FLINK_SMALL", "1200000"))
@@ -192,7 +192,7 @@ def latency_pipeline(p: config.Pipeline) -> config.Pipeline:
 
 def latency() -> dict:
     """A private moto server and live simulator on free ports; the job reads from LATEST."""
-    from flink_app import local
+    from vigia.local import flink, inbox
     from producer import handler as producer
     from vigia import simulator
     from vigia.local import aws, provision, services
@@ -211,14 +211,14 @@ def latency() -> dict:
             os.environ.update(aws.env(config.load().region, port))
             p = latency_pipeline(with_source(config.load(), "simulator", url=f"http://127.0.0.1:{sim.server_address[1]}"))
             provision.provision(p, port)
-            local.start(p, state / "job", port=port, init_position="TRIM_HORIZON")
+            flink.start(p, state / "job", port=port, init_position="TRIM_HORIZON")
             received: list[dict] = []
             live_from = time.time()
             end = time.monotonic() + LIVE_S
 
             def subscriber() -> None:  # the inbox is read on its own thread: receive times stay exact
                 while time.monotonic() < end + 5:
-                    received.extend(local.inbox_alerts(p, wait_s=1))
+                    received.extend(inbox.receive(p, wait_s=1))
             reader = threading.Thread(target=subscriber, daemon=True)
             reader.start()
             while time.monotonic() < end:  # the producer polls every half second, as a live feed would
@@ -228,7 +228,7 @@ def latency() -> dict:
                 time.sleep(max(0.0, 0.5 - (time.monotonic() - t)))
             reader.join()
         finally:
-            local.stop()
+            flink.stop()
             sim.shutdown()
             os.environ.clear()
             os.environ.update(old_env)

@@ -16,9 +16,10 @@ import time
 
 from producer import handler as producer
 from producer.kinesis_writer import KinesisWriter, Record
-from vigia import config, simulator
+from vigia import simulator
 from vigia.local import aws, provision
 from vigia.local.variants import unique_pipeline, with_settings, with_source
+from vigia_core import config
 
 ITEMS = 6000
 RECORDS = 10_000

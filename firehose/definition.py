@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from vigia import contract
-from vigia.config import Pipeline
+from vigia_core import contract
+from vigia_core.config import Pipeline
 
 JQ_ENGINE = "JQ-1.6"  # the only inline parsing engine Firehose documents
 MIB = 1024 * 1024

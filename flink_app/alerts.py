@@ -11,8 +11,8 @@ import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
-from vigia.config import Rule
-from vigia.contract import format_time, parse_time
+from vigia_core.config import Rule
+from vigia_core.contract import format_time, parse_time
 
 # Fixed namespace: alert_id = uuid5(namespace, "rule|entity|window_start") never changes between
 # runs, restarts or machines, so a re-delivered alert carries the same id (at-least-once, dedupable).

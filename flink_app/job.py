@@ -29,8 +29,8 @@ from pyflink.table import StreamTableEnvironment
 from flink_app import rules as rules_mod
 from flink_app import validation
 from flink_app.properties import JobSettings
-from vigia.config import Pipeline
-from vigia.contract.checks import Limits
+from vigia_core.config import Pipeline
+from vigia_core.contract.checks import Limits
 
 # The record's text (the `raw` format decodes UTF-8; bytes that are not UTF-8 become U+FFFD, which
 # the checks reject).
@@ -221,7 +221,7 @@ class CooldownFunction(KeyedProcessFunction):
         self.rule_dicts = rule_dicts
 
     def open(self, ctx: RuntimeContext):
-        from vigia.config import Rule
+        from vigia_core.config import Rule
 
         self.rules = {d["name"]: Rule.model_validate(d) for d in self.rule_dicts}
         self.last = ctx.get_state(ValueStateDescriptor("last_alert_window_start", Types.DOUBLE()))
@@ -277,7 +277,7 @@ class Deliver(MapFunction):
         self.publisher = Publisher(self.s.alert_topic_arn, self.s.alert_dlq_url, self.s.region,
                                    self.max_attempts, endpoint_url=endpoint)
         self.s3 = boto3.client("s3", region_name=self.s.region, **({"endpoint_url": endpoint} if endpoint else {}))
-        from vigia.contract.checks import checks
+        from vigia_core.contract.checks import checks
 
         self.reasons = {c.code: c.reason for c in checks(self.limits)}
         group = ctx.get_metrics_group().add_group(METRICS_GROUP)

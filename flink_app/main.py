@@ -1,8 +1,8 @@
 """Entry point of the real-time job, the same file locally and on Managed Service for Apache Flink.
 
 In the application zip this file sits at the root (the `python` run option points at it), next to
-`flink_app/`, `vigia/`, `pipeline.yaml` and the dependencies. Locally: `python -m flink_app.main`
-with $VIGIA_FLINK_PROPERTIES naming the runtime properties (flink_app/local.py does this).
+`flink_app/`, `vigia_core/`, `pipeline.yaml` and the dependencies. Locally: `python -m flink_app.main`
+with $VIGIA_FLINK_PROPERTIES naming the runtime properties (vigia/local/flink.py does this).
 Any configuration problem (properties, pipeline definition, a rule) stops start-up with a message
 that names it, before the JVM starts.
 """
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BUNDLED = HERE / "python-packages"  # in the zip: flink_app, vigia and the dependencies (pyFiles)
+BUNDLED = HERE / "python-packages"  # in the zip: flink_app, vigia_core and the dependencies (pyFiles)
 if BUNDLED.is_dir():
     sys.path.insert(0, str(BUNDLED))
 
@@ -21,7 +21,7 @@ if BUNDLED.is_dir():
 def pipeline_path(settings) -> Path | None:
     if settings.pipeline_path:
         return Path(settings.pipeline_path)
-    beside = HERE / "pipeline.yaml"  # in the zip; locally the repo's (vigia.config's default)
+    beside = HERE / "pipeline.yaml"  # in the zip; locally the repo's (vigia_core.config's default)
     return beside if beside.exists() else None
 
 
@@ -29,7 +29,7 @@ def main() -> int:
     import yaml
 
     from flink_app import properties, rules
-    from vigia import config
+    from vigia_core import config
 
     try:
         settings = properties.load()

@@ -5,7 +5,7 @@ Zip layout (build/flink/vigia-flink.zip):
   pipeline.yaml                           the pipeline definition the job reads its rules from
   lib/vigia-kinesis-connector.jar         the `jarfile` run option (the Kinesis source)
   python-packages/                        the `pyFiles` run option (added to PYTHONPATH):
-      flink_app/, vigia/ (config, contract) and the job's dependencies for the service's
+      flink_app/, vigia_core/ (the shared core, whole) and the job's dependencies for the service's
       Python 3.12 (pyyaml, pydantic, jsonschema, boto3: boto3 is not on the service)
 build/flink/run-options.json holds the property group `kinesis.analytics.flink.run.options`.
 """
@@ -27,7 +27,7 @@ JAR_PATH = "lib/vigia-kinesis-connector.jar"
 PACKAGES = "python-packages"
 # What the job imports besides pyflink (provided by the service); versions follow pyproject.toml.
 REQUIREMENTS = ["pyyaml>=6", "pydantic>=2.6,<3", "jsonschema>=4.20", "boto3>=1.34"]
-VIGIA_MODULES = ["__init__.py", "clock.py", "config.py", "contract"]
+CORE = "vigia_core"  # the shared core the job stands on, shipped whole (it imports nothing else of ours)
 RUN_OPTIONS = {"PropertyGroupId": "kinesis.analytics.flink.run.options",
                "PropertyMap": {"python": "main.py", "jarfile": JAR_PATH, "pyFiles": f"{PACKAGES}/"}}
 
@@ -41,14 +41,10 @@ def stage(dest: Path, jar: Path, wheels_cache: Path) -> Path:
     shutil.copy2(ROOT / "pipeline.yaml", dest / "pipeline.yaml")
     (dest / "lib").mkdir()
     shutil.copy2(jar, dest / JAR_PATH)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "local.py", "package.py",  # laptop-only
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "package.py",  # laptop-only
                                     "application_properties.json", "README.md")
     shutil.copytree(ROOT / "flink_app", pkgs / "flink_app", ignore=ignore)
-    (pkgs / "vigia").mkdir()
-    for name in VIGIA_MODULES:
-        src = ROOT / "vigia" / name
-        (shutil.copytree(src, pkgs / "vigia" / name, ignore=ignore) if src.is_dir()
-         else shutil.copy2(src, pkgs / "vigia" / name))
+    shutil.copytree(ROOT / CORE, pkgs / CORE, ignore=ignore)
     # Wheels for the service's interpreter (CPython 3.12, x86_64 Linux), never built from source.
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--target", str(pkgs),
                     "--python-version", "3.12", "--implementation", "cp", "--platform", "manylinux2014_x86_64",

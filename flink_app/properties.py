@@ -13,7 +13,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from vigia.config import Pipeline
 
 GROUP = "vigia.job"
 SERVICE_PATH = Path("/etc/flink/application_properties.json")
@@ -98,11 +97,3 @@ def write(settings: JobSettings, f: str | os.PathLike) -> Path:
     Path(f).write_text(json.dumps(settings.to_groups(), indent=2) + "\n")
     return Path(f)
 
-
-def for_local(p: Pipeline, endpoint: str, dlq_url: str, **overrides) -> JobSettings:
-    """Settings for the local runtime: the moto endpoint and the provisioned resources of `p`."""
-    from vigia.local.provision import stream_arn, topic_arn
-
-    return JobSettings(region=p.region, stream_arn=stream_arn(p), alert_topic_arn=topic_arn(p, p.alerts.topic),
-                       alert_dlq_url=dlq_url, late_bucket=p.buckets.raw, aws_endpoint=endpoint,
-                       **overrides)

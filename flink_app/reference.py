@@ -27,8 +27,8 @@ from typing import Callable, Iterable
 
 from flink_app.alerts import Alert, Cooldown
 from flink_app.rules import EVENT_FIELDS
-from vigia.config import Rule
-from vigia.contract import parse_time
+from vigia_core.config import Rule
+from vigia_core.contract import parse_time
 
 COMPARE = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b,
            "<=": lambda a, b: a <= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}

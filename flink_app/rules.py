@@ -12,7 +12,7 @@ import math
 
 from pydantic import ValidationError
 
-from vigia.config import Pipeline, Rule
+from vigia_core.config import Pipeline, Rule
 
 # The envelope fields the job reads, all required by the contract: an event missing one (or with one
 # unparseable) is invalid. The job parses no other field: carrying unit, ingest_time, attributes, ...

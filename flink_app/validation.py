@@ -1,10 +1,10 @@
-"""The contract's checks and the gold rules (vigia.contract.checks) in the Flink job.
+"""The contract's checks and the gold rules (vigia_core.contract.checks) in the Flink job.
 
 The job's jar has one JVM function, `VIGIA_CHECK(line, arrival, checks)`
 (flink_app/connector/src/main/java/io/vigia/flink/validation/): it parses a record's text once and
 returns `ROW<reason, event_ms, event_id, source, entity_id, metric, value>`, where `reason` is
 the code of the first failing check (NULL for a valid event) and the other fields are set only for
-a valid event. `checks` is the check list of vigia.contract.checks as JSON, written here: the
+a valid event. `checks` is the check list of vigia_core.contract.checks as JSON, written here: the
 Python, Spark and JVM runtimes read one list, in one order, and only the meaning of each test is
 coded per runtime.
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from vigia.contract.checks import Limits, checks
+from vigia_core.contract.checks import Limits, checks
 
 FUNCTION = "VIGIA_CHECK"
 FUNCTION_CLASS = "io.vigia.flink.validation.CheckRecord"

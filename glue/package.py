@@ -9,11 +9,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "glue"
-# What raw_to_gold.py imports at run time in Glue: the shared config, clock and contract (with the
-# checks the validation is compiled from), and the job's modules.
-MODULES = ["vigia/__init__.py", "vigia/clock.py", "vigia/config.py", "vigia/contract/__init__.py",
-           "vigia/contract/checks.py", "vigia/contract/event.v1.schema.json", "glue/__init__.py",
-           "glue/transforms.py", "glue/validation.py", "glue/bookmark.py", "glue/catalog.py"]
+# What raw_to_gold.py imports at run time in Glue: the shared core (config, clock, the contract with
+# the checks the validation is compiled from), shipped whole, and the job's modules.
+CORE = "vigia_core"
+MODULES = ["glue/__init__.py", "glue/transforms.py", "glue/validation.py", "glue/bookmark.py", "glue/catalog.py"]
+
+
+def core_files() -> list[str]:
+    """Every file of the core folder (relative to the repo), caches left out."""
+    return sorted(f.relative_to(ROOT).as_posix() for f in (ROOT / CORE).rglob("*")
+                  if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc" and f.name != "README.md")
 
 
 def build() -> list[Path]:
@@ -22,7 +27,7 @@ def build() -> list[Path]:
     shutil.copyfile(ROOT / "glue" / "raw_to_gold.py", script)
     libs = OUT / "vigia_glue_libs.zip"
     with zipfile.ZipFile(libs, "w", zipfile.ZIP_DEFLATED) as z:
-        for m in MODULES:
+        for m in core_files() + MODULES:
             z.write(ROOT / m, m)
     return [script, libs]
 

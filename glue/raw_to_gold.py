@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from datetime import date, datetime, timedelta
@@ -23,9 +24,9 @@ from pyspark.sql import functions as F
 
 from glue import catalog, transforms
 from glue.bookmark import Bookmark
-from vigia import clock, config
-from vigia.config import Pipeline
-from vigia.contract.checks import Limits
+from vigia_core import clock, config
+from vigia_core.config import Pipeline
+from vigia_core.contract.checks import Limits
 
 COMPACT_AFTER_S = 3600  # a day is compacted once this long (plus Firehose's buffer interval) has passed since it ended
 
@@ -210,15 +211,19 @@ def main_glue() -> None:  # pragma: no cover - runs only inside AWS Glue
 
 def main_local(argv: list[str]) -> dict:
     from glue import spark_local
-    from vigia.local import aws
 
+    # The endpoint is given, not looked up: the job stands on the shared core only, never on the
+    # local runtime (`vigia etl` is the command that finds the local endpoint itself).
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pipeline", default=None, help="pipeline.yaml (default: the repo's)")
-    ap.add_argument("--endpoint", default=None, help="local S3 endpoint (default: the moto server)")
+    ap.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL"),
+                    help="local S3 endpoint, e.g. http://127.0.0.1:5055 (default: $AWS_ENDPOINT_URL)")
     ap.add_argument("--full", action="store_true", help="read every raw object, not only new ones")
     a = ap.parse_args(argv)
+    if not a.endpoint:
+        ap.error("--endpoint is required (or $AWS_ENDPOINT_URL)")
     p = config.load(a.pipeline)
-    counts = run(spark_local.session(a.endpoint or aws.endpoint(), p.region), p, full=a.full)
+    counts = run(spark_local.session(a.endpoint, p.region), p, full=a.full)
     print(json.dumps(counts))
     return counts
 

@@ -18,8 +18,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from glue import validation
-from vigia import clock, contract
-from vigia.contract.checks import Limits
+from vigia_core import clock, contract
+from vigia_core.contract.checks import Limits
 
 _SPARK_TYPES = {
     "string": T.StringType(),
@@ -46,7 +46,7 @@ def arrival_window(source_file: Column, now: datetime, buffer_interval_s: int) -
     own `ingest_time` is clamped into it). A file without that name arrived, as far as we know, `now`.
     """
     stamp = F.regexp_extract(source_file, _OBJECT_TIME, 1)
-    # The service stamps the wall clock; the pipeline's clock may be moved (tests: vigia.clock.shifted).
+    # The service stamps the wall clock; the pipeline's clock may be moved (tests: vigia_core.clock.shifted).
     shift = F.make_interval(secs=F.lit(clock.offset().total_seconds()))
     oldest = F.to_timestamp(stamp, "yyyy-MM-dd-HH-mm-ss") + shift
     known = stamp != ""

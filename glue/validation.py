@@ -1,4 +1,4 @@
-"""The contract checks and gold rules of `vigia.contract.checks`, compiled to Spark column expressions.
+"""The contract checks and gold rules of `vigia_core.contract.checks`, compiled to Spark column expressions.
 
 The same list the Flink job compiles to SQL, evaluated here in the JVM (no Python UDF): the first
 failing check gives a record's `reason_code`, exactly as `checks.first_failure` does in Python.
@@ -25,7 +25,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from vigia.contract import checks as C
+from vigia_core.contract import checks as C
 
 JSON_OPTIONS = {"allowNonNumericNumbers": "false", "allowSingleQuotes": "false", "mode": "PERMISSIVE"}
 DETAIL_CHARS = 32  # a reason quotes at most this much of the offending value, and gives its length

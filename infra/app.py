@@ -16,7 +16,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.artifacts import ROOT, Artifacts
 from infra.stack import VigiaStack
-from vigia import config
+from vigia_core import config
 
 DEFAULT_OUTDIR = ROOT / "build" / "cdk.out"
 

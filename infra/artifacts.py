@@ -23,7 +23,7 @@ class MissingArtifact(FileNotFoundError):
 
 @dataclass(frozen=True)
 class Artifacts:
-    producer_dir: Path       # Lambda code: producer/, vigia/, pipeline.yaml, third-party deps
+    producer_dir: Path       # Lambda code: producer/, vigia_core/, pipeline.yaml, third-party deps
     flink_zip: Path          # Managed Flink application code
     flink_run_options: Path  # JSON: the kinesis.analytics.flink.run.options property group (or its map)
     glue_script: Path        # Glue job entry script

@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 
 from infra.components.producer import aws_sources
-from vigia import config
+from vigia_core import config
 
 HOURS = 730
 DAYS = HOURS / 24

@@ -1,12 +1,12 @@
 """Deployed names. Bucket names are global across all AWS accounts, so by default each bucket
 gets the suffix `-<account>-<region>`; the deployed code learns it from VIGIA_BUCKET_SUFFIX
-(`vigia.config.load()` applies it), so every component still reads the one definition."""
+(`vigia_core.config.load()` applies it), so every component still reads the one definition."""
 
 from __future__ import annotations
 
 from aws_cdk import Aws
 
-from vigia.config import BUCKET_SUFFIX_ENV, Pipeline
+from vigia_core.config import BUCKET_SUFFIX_ENV, Pipeline
 
 __all__ = ["BUCKET_SUFFIX_ENV", "bucket_suffix", "check_bucket_names"]
 

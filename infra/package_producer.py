@@ -2,7 +2,7 @@
 
 Third-party dependencies are the project's runtime dependencies (pyproject.toml) minus boto3
 (the Lambda runtime has it), downloaded as manylinux wheels for the Lambda's Python; then the
-project's own code: producer/, vigia/ and pipeline.yaml.
+project's own code: producer/, the shared core vigia_core/ (whole) and pipeline.yaml.
 """
 
 from __future__ import annotations
@@ -43,10 +43,10 @@ def build(target: Path) -> None:
     for pulled_in in IN_RUNTIME:  # e.g. the X-Ray SDK depends on botocore
         for path in target.glob(f"{pulled_in}*"):
             shutil.rmtree(path)
-    for package in ("producer", "vigia"):
+    for package in ("producer", "vigia_core"):
         src = ROOT / package
         if src.is_dir():
-            shutil.copytree(src, target / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "local"))
+            shutil.copytree(src, target / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "README.md"))
         else:  # only until the producer is merged; `make deploy` refuses STUB artifacts
             print(f"WARNING: {src} is missing; the Lambda asset gets a placeholder handler", file=sys.stderr)
             (target / package).mkdir()

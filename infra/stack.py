@@ -9,7 +9,7 @@ from infra.artifacts import Artifacts
 from infra.components import alerts, athena, firehose, flink, glue, keys, monitoring, producer, storage, stream
 from infra.components.iam import suppress
 from infra.naming import check_bucket_names
-from vigia.config import Pipeline
+from vigia_core.config import Pipeline
 
 # The singleton Lambda function CDK adds once per stack for all AwsCustomResource constructs
 # (aws-cdk-lib custom-resources, AwsCustomResource: its fixed construct id).

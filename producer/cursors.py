@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from vigia import clock
+from vigia_core import clock
 
 CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict"}
 

@@ -23,7 +23,7 @@ from producer.cursors import CursorConflict, CursorStore
 from producer.http import session
 from producer.kinesis_writer import KinesisWriter, Record
 from producer.rejects import Reject, RejectWriter
-from vigia import clock, config, contract
+from vigia_core import clock, config, contract
 
 logger = Logger(service="producer")
 tracer = Tracer(service="producer")

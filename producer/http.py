@@ -6,7 +6,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from vigia.config import HttpSettings
+from vigia_core.config import HttpSettings
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 

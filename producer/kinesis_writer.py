@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from vigia.config import KinesisWriterSettings
+from vigia_core.config import KinesisWriterSettings
 
 
 @dataclass(frozen=True)

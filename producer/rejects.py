@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from vigia.contract import format_time
+from vigia_core.contract import format_time
 
 
 @dataclass(frozen=True)

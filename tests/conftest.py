@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from vigia import config
+from vigia_core import config
 from vigia.local import aws, provision
 from vigia.local.variants import free_port, unique_pipeline, with_settings, with_source  # noqa: F401 (re-exported)
 

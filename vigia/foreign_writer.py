@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from vigia import contract
-from vigia.config import Pipeline
 from vigia.local import aws
+from vigia_core import contract
+from vigia_core.config import Pipeline
 
 
 def _first_event(kinesis, p: Pipeline) -> dict | None:

@@ -19,7 +19,7 @@ API:
   GET /v1/readings?after=<cursor>&limit=<n>  ->  {"items": [...], "next_cursor": "...", "has_more": bool}
   GET /health
 In replay mode (default) all `count` items exist from the start, with event times from `start`.
-Unless given, `start` is anchored to the time of the run (`vigia.clock`): the whole timeline ends
+Unless given, `start` is anchored to the time of the run (`vigia_core.clock`): the whole timeline ends
 at least `REPLAY_MARGIN` before now and starts on a whole hour, so every run of the same seed
 yields the same items relative to that anchor (windows and hourly partitions stay regular) and
 the producer's age and future-skew checks accept them on any date.
@@ -39,8 +39,8 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-from vigia import clock
-from vigia.contract import format_time, parse_time
+from vigia_core import clock
+from vigia_core.contract import format_time, parse_time
 
 METRICS = {  # metric: (unit, normal low, normal high)
     "temperature": ("celsius", 18.0, 30.0),

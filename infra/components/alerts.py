@@ -9,7 +9,7 @@ from aws_cdk import Duration, aws_kms as kms, aws_sns as sns, aws_sns_subscripti
 from constructs import Construct
 
 from infra.components.iam import suppress
-from vigia.config import SEVERITY_ORDER, Pipeline
+from vigia_core.config import SEVERITY_ORDER, Pipeline
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aws_cdk import aws_athena as athena, aws_s3 as s3
 from constructs import Construct
 
-from vigia.config import Pipeline
+from vigia_core.config import Pipeline
 
 ENGINE = "Athena engine version 3"
 MIB = 1024 * 1024

@@ -12,7 +12,7 @@ from aws_cdk import Stack, aws_iam as iam, aws_s3 as s3, custom_resources as cr
 from constructs import Construct
 
 from infra.naming import bucket_suffix
-from vigia.config import Pipeline
+from vigia_core.config import Pipeline
 
 KEY = "deployed/pipeline.yaml"
 

@@ -14,7 +14,7 @@ from firehose import definition
 from firehose.definition import static_prefix
 from infra.components import lifetime
 from infra.components.iam import allow, log_group_arn, objects_under, suppress
-from vigia.config import Pipeline
+from vigia_core.config import Pipeline
 
 LOG_STREAM = "DestinationDelivery"
 

@@ -18,7 +18,7 @@ from constructs import Construct
 from infra.artifacts import RUN_OPTIONS_GROUP, Artifacts
 from infra.components import lifetime
 from infra.components.iam import allow, log_group_arn, objects_under, suppress
-from vigia.config import Pipeline
+from vigia_core.config import Pipeline
 
 RUNTIME = "FLINK-2_2"
 JOB_GROUP = "vigia.job"
@@ -93,7 +93,7 @@ def build(scope: Construct, p: Pipeline, art: Artifacts, stream: kinesis.IStream
             ]),
             # Checkpointing and parallelism live here, in the service's configuration, and nowhere in
             # the job (which reads the same definition only when it runs locally). Autoscaling has no
-            # maximum, so vigia.config allows it only where the shard count cannot be exceeded.
+            # maximum, so vigia_core.config allows it only where the shard count cannot be exceeded.
             flink_application_configuration=kda.CfnApplication.FlinkApplicationConfigurationProperty(
                 checkpoint_configuration=kda.CfnApplication.CheckpointConfigurationProperty(
                     configuration_type="CUSTOM", checkpointing_enabled=True,

@@ -18,12 +18,12 @@ from importlib import metadata
 from aws_cdk import Aws, aws_glue as glue, aws_iam as iam, aws_kms as kms, aws_s3 as s3, aws_s3_assets as assets
 from constructs import Construct
 
-from infra.artifacts import Artifacts
-from infra.components import definition
 from firehose import definition as firehose_definition
 from firehose.definition import static_prefix
+from infra.artifacts import Artifacts
+from infra.components import definition
 from infra.components.iam import allow, log_group_arn, objects_under, suppress
-from vigia.config import Crawler, Pipeline
+from vigia_core.config import Crawler, Pipeline
 
 GLUE_VERSION = "5.0"
 TEMP_PREFIX = "glue-temp/"

@@ -13,7 +13,7 @@ from aws_cdk import Aws, aws_iam as iam, aws_kms as kms
 from constructs import Construct
 
 from infra.components import lifetime
-from vigia.config import Pipeline
+from vigia_core.config import Pipeline
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from aws_cdk import RemovalPolicy, aws_logs as logs
 from constructs import Construct
 
-from vigia.config import Pipeline
+from vigia_core.config import Pipeline
 
 # deploy.log_retention_days (validated to these values) -> CloudWatch Logs retention.
 _RETENTION = {1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH",

@@ -26,7 +26,7 @@ from aws_cdk import (Duration, aws_cloudwatch as cw, aws_cloudwatch_actions as a
                      aws_sqs as sqs)
 from constructs import Construct
 
-from vigia.config import Pipeline
+from vigia_core.config import Pipeline
 
 PRODUCER_NAMESPACE = "Vigia"  # producer.handler.NAMESPACE (Powertools EMF metrics, dimensions service+source)
 FLINK_NAMESPACE = "AWS/KinesisAnalytics"

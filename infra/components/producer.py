@@ -24,7 +24,7 @@ from constructs import Construct
 from infra.components import lifetime
 from infra.components.iam import allow, objects_under, suppress
 from infra.naming import BUCKET_SUFFIX_ENV, bucket_suffix
-from vigia.config import Pipeline, rate_seconds
+from vigia_core.config import Pipeline, rate_seconds
 
 HANDLER = "producer.handler.handler"
 RUNTIME = lambda_.Runtime.PYTHON_3_12  # the same Python as the Flink 2.2 runtime; wheels built for it

@@ -15,7 +15,7 @@ from constructs import Construct
 from infra.components import lifetime
 from infra.components.iam import suppress
 from infra.naming import bucket_suffix
-from vigia.config import Pipeline
+from vigia_core.config import Pipeline
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from aws_cdk import Duration, aws_kinesis as kinesis
 from constructs import Construct
 
 from infra.components import lifetime
-from vigia.config import Pipeline
+from vigia_core.config import Pipeline
 
 
 def build(scope: Construct, p: Pipeline) -> kinesis.Stream:

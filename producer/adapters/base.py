@@ -9,8 +9,8 @@ from typing import Any, Iterator, Protocol
 
 import requests
 
-from vigia.config import Source
-from vigia.contract import SCHEMA_VERSION, format_time
+from vigia_core.config import Source
+from vigia_core.contract import SCHEMA_VERSION, format_time
 
 # Namespace for deterministic event ids: the same source item always gets the same event_id.
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c1a53-5a2e-4d0a-9d76-3f0e3c6f9a11")

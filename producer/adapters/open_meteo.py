@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import requests
 
 from producer.adapters.base import MISSING, MappingError, Page, envelope
-from vigia.config import Source
+from vigia_core.config import Source
 
 UNITS = {"°C": "celsius", "°F": "fahrenheit", "%": "percent", "km/h": "km_h", "m/s": "m_s", "hPa": "hpa", "mm": "mm"}
 

@@ -8,7 +8,7 @@ from typing import Any, Iterator
 import requests
 
 from producer.adapters.base import MISSING, MappingError, Page, envelope
-from vigia.config import Source
+from vigia_core.config import Source
 
 
 class SimulatorAdapter:

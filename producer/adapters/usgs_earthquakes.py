@@ -13,8 +13,8 @@ from typing import Any, Iterator
 import requests
 
 from producer.adapters.base import MISSING, MappingError, Page, envelope
-from vigia.config import Source
-from vigia.contract import format_time
+from vigia_core.config import Source
+from vigia_core.contract import format_time
 
 
 def _updated(feature: Any) -> int:

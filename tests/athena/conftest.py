@@ -9,10 +9,10 @@ import duckdb
 import pytest
 
 from tests.athena.lake import NOW, Lake
-from vigia import config
 from vigia.local import provision
 from vigia.local.athena import LocalAthena
 from vigia.local.variants import unique_pipeline
+from vigia_core import config
 
 
 _lakes = itertools.count()

@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from flink_app.local import child_env
+from vigia.local.flink import child_env
 
 DRIVER = Path(__file__).with_name("flink_driver.py")
 

@@ -11,10 +11,13 @@ import json
 import boto3
 import pytest
 
-from tests.flink_connector.conftest import Stream
 from tests.conftest import with_source
-from vigia import contract, ingest, simulator
+from tests.flink_connector.conftest import Stream
+from vigia import simulator
 from vigia.local import provision
+from vigia.local.producer import produce
+from vigia.local.stream import read_events
+from vigia_core import contract
 
 pytestmark = pytest.mark.integration
 
@@ -31,9 +34,9 @@ def test_every_event_the_producer_wrote_is_read_once_with_its_fields(flink, loca
                                                                        simulator_server):
     settings = simulator.Settings(seed=11, count=400)
     p = with_source(local_pipeline, "simulator", url=simulator_server(settings), page_size=200)
-    result = ingest.produce(p, ["simulator"])
+    result = produce(p, ["simulator"])
     assert result["produced"] > 0 and result["rejected"] > 0  # the simulator serves bad items too
-    in_stream = {e["event_id"]: e for e in ingest.read_stream(p)}  # independent reference (boto3)
+    in_stream = {e["event_id"]: e for e in read_events(p)}  # independent reference (boto3)
     assert len(in_stream) == result["produced"]
 
     stream = Stream(boto3.client("kinesis", region_name=p.region), aws_env, provision.stream_arn(p))

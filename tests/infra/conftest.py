@@ -14,7 +14,7 @@ import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # Node 20 here; see Makefile
 
-from vigia import config  # noqa: E402
+from vigia_core import config  # noqa: E402
 
 RUN_OPTIONS = {"python": "main.py", "jarfile": "lib/vigia-kinesis-connector.jar", "pyFiles": "python-packages/"}
 QUERIES = {"hourly_rollup": "SELECT entity_id, count(*) FROM entity_metric_hourly GROUP BY 1",

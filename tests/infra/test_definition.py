@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from vigia import config
+from vigia_core import config
 
 
 def _with(**deploy) -> dict:

@@ -16,10 +16,12 @@ import boto3
 import pytest
 import yaml
 
+from infra.artifacts import ROOT
 from infra.components.producer import HANDLER, RUNTIME
-from vigia import config, ingest, simulator
-from vigia.local import provision
+from vigia import simulator
+from vigia.local import provision, stream
 from vigia.local.variants import with_source
+from vigia_core import config
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +82,7 @@ def test_bundle_runs_the_handler_with_the_deployed_bucket_names(bundle, local_pi
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(next(line for line in run.stdout.splitlines() if line.startswith("RESULT "))[7:])
 
-    assert result["produced"] == len(ingest.read_records(p)) > 0
+    assert result["produced"] == len(stream.read_records(p)) > 0
     s3 = boto3.client("s3", region_name=p.region)
 
     def objects(bucket: str, prefix: str) -> list[str]:
@@ -92,3 +94,14 @@ def test_bundle_runs_the_handler_with_the_deployed_bucket_names(bundle, local_pi
                     for line in body.splitlines()]
     assert result["rejected"] == len(reject_lines) > 0
     assert len(objects(deployed.buckets.artifacts, p.producer.cursor_prefix)) == 1
+
+
+def test_bundle_ships_the_shared_core_whole_and_not_the_local_runtime(bundle):
+    _, task, _ = bundle
+    core = ROOT / "vigia_core"
+    expected = {f.relative_to(ROOT).as_posix() for f in core.rglob("*")
+                if f.is_file() and "__pycache__" not in f.parts and f.name != "README.md"}
+    shipped = {f.relative_to(task).as_posix() for f in (task / "vigia_core").rglob("*")
+               if f.is_file() and "__pycache__" not in f.parts}  # caches: written when the handler ran
+    assert shipped == expected
+    assert not (task / "vigia").exists()

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from vigia.config import SEVERITY_ORDER
+from vigia_core.config import SEVERITY_ORDER
 
 pytestmark = pytest.mark.integration  # synthesizes with the real CDK (jsii/node)
 
@@ -176,7 +176,7 @@ def test_raw_table_is_declared_from_the_contract(synth):
     ignore.malformed.json (Athena, "OpenX JSON SerDe",
     https://docs.aws.amazon.com/athena/latest/ug/openx-json-serde.html), at the folder Firehose delivers to."""
     from firehose.definition import raw_table
-    from vigia import contract
+    from vigia_core import contract
 
     p = synth.pipeline
     table = synth.one("AWS::Glue::Table")
@@ -236,7 +236,7 @@ def _resolve(value, refs: dict):
 def test_glue_reads_the_deployed_definition_with_the_deployed_bucket_names(synth):
     import yaml
 
-    from vigia import config
+    from vigia_core import config
 
     p = synth.pipeline
     account, region = "123456789012", p.region

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from flink_app import local
+from vigia.local import flink, services
 
 
 @pytest.fixture
 def job_state(tmp_path, monkeypatch):
     """Local state (pid, log files) of the Flink job under tmp_path; the job is stopped at the end."""
-    monkeypatch.setattr(local.services, "STATE_DIR", tmp_path / "state")
-    local.ensure_connector_jar()
+    monkeypatch.setattr(services, "STATE_DIR", tmp_path / "state")
+    flink.ensure_connector_jar()
     yield tmp_path
-    local.stop()
+    flink.stop()

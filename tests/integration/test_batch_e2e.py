@@ -14,11 +14,11 @@ import pytest
 
 from glue import raw_to_gold
 from tests.support.batch import envelope, objects, put
-from vigia import contract
 from vigia.local import aws
 from vigia.local.athena import AthenaError, LocalAthena
 from vigia.local.crawler import LocalCrawler
 from vigia.local.firehose import LocalDelivery
+from vigia_core import contract
 
 pytestmark = pytest.mark.integration
 

@@ -21,11 +21,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from vigia import contract
 from vigia.local import aws
 from vigia.local.athena import LocalAthena
 from vigia.local.crawler import LocalCrawler
 from vigia.local.variants import with_settings
+from vigia_core import contract
 
 pytestmark = pytest.mark.integration
 

@@ -34,9 +34,9 @@ from collections import Counter
 import pytest
 
 from tests.support.batch import T0, envelope, lines, objects, put, put_events
-from vigia import config
 from vigia.local import aws
 from vigia.local.firehose import LocalDelivery
+from vigia_core import config
 
 pytestmark = pytest.mark.integration
 

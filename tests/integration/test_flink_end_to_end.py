@@ -2,7 +2,7 @@
 Kinesis connector -> SNS -> the inbox SQS queue subscribed to the alert topic.
 
 The expected alerts come from the reference evaluator over what is in the stream. The job runs as
-its own process (`python -m flink_app.main`, as flink_app/local.py starts it) with CBOR off.
+its own process (`python -m flink_app.main`, as vigia/local/flink.py starts it) with CBOR off.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from contextlib import contextmanager
 
 import pytest
 
-from flink_app import local
 from producer import handler as producer
-from vigia import config, simulator
+from vigia import simulator
+from vigia.local import expected_alerts, flink, inbox, services
 from vigia.local.variants import unique_pipeline, with_settings, with_source
+from vigia_core import config
 
 pytest.importorskip("pyflink")
 pytestmark = pytest.mark.integration
@@ -37,10 +38,10 @@ def test_alerts_reach_the_subscribed_queue(local_pipeline, aws_env, job_state):
     with simulator_source(local_pipeline, count=1200) as p:
         produced = producer.run(p, ["simulator"], local_only=True)
         assert produced["produced"] > 1000
-        local.end_of_replay_markers(p)
-        per_shard = local.expected(p)
-        local.start(p, job_state / "job", port=aws_env, init_position="TRIM_HORIZON")  # a replay
-        expected, received = local.wait_for_alerts(p, timeout_s=300)
+        expected_alerts.end_of_replay_markers(p)
+        per_shard = expected_alerts.expected(p)
+        flink.start(p, job_state / "job", port=aws_env, init_position="TRIM_HORIZON")  # a replay
+        expected, received = expected_alerts.wait_for_alerts(p, timeout_s=300)
     want = expected.alert_ids
     assert want, "the simulator's seeded anomalies must raise alerts"
     assert {a["alert_id"] for a in received} == want
@@ -67,20 +68,20 @@ def test_restart_from_checkpoint_delivers_every_alert(aws_env, job_state):
     # restore (the connector restores the shards' watermarks) is tests/integration/test_flink_restart.py.
     with simulator_source(p0, count=600, late_rate=0.0) as p:   # the first part of the timeline
         producer.run(p, ["simulator"], local_only=True)
-        local.start(p, job_state / "job", port=aws_env, init_position="TRIM_HORIZON", checkpoint_dir=ckpt.as_uri())
+        flink.start(p, job_state / "job", port=aws_env, init_position="TRIM_HORIZON", checkpoint_dir=ckpt.as_uri())
         deadline = time.monotonic() + 240
-        while local.latest_checkpoint(ckpt) is None or int(local.latest_checkpoint(ckpt).name[4:]) < 2:
+        while flink.latest_checkpoint(ckpt) is None or int(flink.latest_checkpoint(ckpt).name[4:]) < 2:
             assert time.monotonic() < deadline, "no checkpoint completed"
-            assert local.services.running_pid(local.SERVICE), "the job exited"
+            assert services.running_pid(flink.SERVICE), "the job exited"
             time.sleep(0.5)
-        local.stop()                              # killed mid-stream
-        first = local.inbox_alerts(p)
+        flink.stop()                              # killed mid-stream
+        first = inbox.receive(p)
     with simulator_source(p0, count=1200, late_rate=0.0) as p:   # the producer resumes at its cursor
         producer.run(p, ["simulator"], local_only=True)
-        local.end_of_replay_markers(p)
+        expected_alerts.end_of_replay_markers(p)
         # LATEST: the second part is already in the stream, so only the restored shard positions
         # (not the initial position) can make the job read it.
-        local.start(p, job_state / "job", port=aws_env, init_position="LATEST", checkpoint_dir=ckpt.as_uri(),
-                    restore_from=str(local.latest_checkpoint(ckpt)))
-        expected, received = local.wait_for_alerts(p, timeout_s=300, received=list(first))
+        flink.start(p, job_state / "job", port=aws_env, init_position="LATEST", checkpoint_dir=ckpt.as_uri(),
+                    restore_from=str(flink.latest_checkpoint(ckpt)))
+        expected, received = expected_alerts.wait_for_alerts(p, timeout_s=300, received=list(first))
     assert expected.alert_ids and {a["alert_id"] for a in received} == expected.alert_ids

@@ -7,7 +7,8 @@ import zipfile
 
 import pytest
 
-from flink_app import local, package
+from flink_app import package
+from vigia.local import flink
 
 pytestmark = pytest.mark.integration
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("flink-package")
-    package.main(["--jar", str(local.ensure_connector_jar()), "--out", str(out)])
+    package.main(["--jar", str(flink.ensure_connector_jar()), "--out", str(out)])
     return out
 
 
@@ -31,12 +32,15 @@ def test_zip_layout_matches_the_run_options(built):
         with z.open(opts["jarfile"]) as jar, zipfile.ZipFile(jar) as j:  # the 'kinesis' table factory
             assert "KinesisDynamicTableFactory" in j.read("META-INF/services/org.apache.flink.table.factories.Factory").decode()
     pkgs = opts["pyFiles"]
-    for module in ("flink_app/job.py", "flink_app/rules.py", "flink_app/publisher.py", "vigia/config.py",
-                   "vigia/contract/__init__.py", "vigia/contract/event.v1.schema.json",
+    for module in ("flink_app/job.py", "flink_app/rules.py", "flink_app/publisher.py", "vigia_core/config.py",
+                   "vigia_core/contract/__init__.py", "vigia_core/contract/event.v1.schema.json",
                    "boto3/__init__.py", "yaml/__init__.py", "pydantic/__init__.py", "jsonschema/__init__.py"):
         assert pkgs + module in names, module
     assert not any(n.startswith(pkgs + "pyflink/") for n in names), "the service provides PyFlink"
-    assert pkgs + "flink_app/local.py" not in names
+    core = {f.relative_to(package.ROOT).as_posix() for f in (package.ROOT / package.CORE).rglob("*")
+            if f.is_file() and "__pycache__" not in f.parts and f.name != "README.md"}
+    assert {pkgs + f for f in core} <= set(names), "the shared core ships whole"
+    assert not any(n.startswith(pkgs + "vigia/") for n in names), "the local runtime stays on the laptop"
 
 
 def test_binary_dependencies_are_built_for_the_services_python(built):

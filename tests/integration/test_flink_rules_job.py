@@ -18,8 +18,8 @@ import pytest
 from flink_app import reference
 from flink_app.properties import JobSettings
 from tests.support import flink_data as fd
-from vigia import config
 from vigia.local.variants import with_settings
+from vigia_core import config
 
 pyflink = pytest.importorskip("pyflink")
 pytestmark = pytest.mark.integration

@@ -1,5 +1,5 @@
 """One validation, two runtimes: the job's routing on the mini-cluster and the gold rules in Python
-(vigia.contract.checks, which agrees with vigia.contract.validate: tests/unit/test_contract_checks.py)
+(vigia_core.contract.checks, which agrees with vigia_core.contract.validate: tests/unit/test_contract_checks.py)
 give the same verdict, and the same reason code, for every adversarial record."""
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ import json
 import pytest
 
 from flink_app.properties import JobSettings
-from tests.support import adversarial as adv
-from tests.support import flink_data as fd
-from vigia import config
-from vigia.contract import checks
+from tests.support import adversarial as adv, flink_data as fd
 from vigia.local.variants import with_settings
+from vigia_core import config
+from vigia_core.contract import checks
 
 pytest.importorskip("pyflink")
 pytestmark = pytest.mark.integration

@@ -1,7 +1,7 @@
 """The batch path's verdict equals the contract's: on the adversarial record set the agreement tests
 share (tests/support/adversarial.py), the Spark validation (glue.validation, compiled from
-vigia.contract.checks) gives every record the same reason code as the Python evaluation
-`checks.first_failure`, and its valid/invalid verdict equals `vigia.contract.validate` plus the gold rules."""
+vigia_core.contract.checks) gives every record the same reason code as the Python evaluation
+`checks.first_failure`, and its valid/invalid verdict equals `vigia_core.contract.validate` plus the gold rules."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pyspark.sql import functions as F
 
 from glue import validation
 from tests.support import adversarial as adv
-from vigia import config, contract
-from vigia.contract import checks
+from vigia_core import config, contract
+from vigia_core.contract import checks
 
 pytestmark = pytest.mark.integration
 P = config.load()
@@ -22,7 +22,7 @@ LIMITS = checks.Limits.of(P)
 
 
 def gold_rules_verdict(record: bytes) -> bool:
-    """Valid by `vigia.contract.validate` and the gold rules, written out independently."""
+    """Valid by `vigia_core.contract.validate` and the gold rules, written out independently."""
     try:
         event = json.loads(record.decode("utf-8"), parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
     except (ValueError, RecursionError):

@@ -11,8 +11,8 @@ import pytest
 from glue import raw_to_gold
 from glue.bookmark import Bookmark
 from tests.support.batch import envelope, put_raw_object
-from vigia import clock
 from vigia.local import aws
+from vigia_core import clock
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ from pyspark.sql import types as T
 
 from glue import transforms
 from tests.support.batch import T0, envelope
-from vigia import config, contract
-from vigia.contract.checks import Limits
+from vigia_core import config, contract
+from vigia_core.contract.checks import Limits
 
 pytestmark = pytest.mark.integration
 NOW = T0 + timedelta(days=1)

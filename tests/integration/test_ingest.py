@@ -14,7 +14,11 @@ from producer.adapters import ADAPTERS
 from producer.adapters.base import event_id
 from tests.conftest import with_settings, with_source
 from tests.support.kinesis_fault_proxy import FaultProxy
-from vigia import clock, ingest, simulator
+from vigia import simulator
+from vigia.cli import ingest
+from vigia.local import stream
+from vigia.local.producer import produce, reject_reasons
+from vigia_core import clock
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +33,7 @@ def looks_valid(item: dict) -> bool:
 
 
 def stream_event_ids(p) -> Counter:
-    return Counter(json.loads(r)["event_id"] for r in ingest.read_records(p))
+    return Counter(json.loads(r)["event_id"] for r in stream.read_records(p))
 
 
 def rejects(p) -> list[dict]:
@@ -49,7 +53,7 @@ def sim_pipeline(local_pipeline, simulator_server):
 
 def test_valid_items_arrive_exactly_once_and_invalid_ones_are_rejected_with_reasons(sim_pipeline):
     p, items = sim_pipeline
-    result = ingest.produce(p, ["simulator"])
+    result = produce(p, ["simulator"])
     valid = [i for i in items if looks_valid(i)]
     invalid = [i for i in items if not looks_valid(i)]
     assert invalid, "the simulator must serve invalid items for this test to mean anything"
@@ -81,8 +85,8 @@ def test_valid_items_arrive_exactly_once_and_invalid_ones_are_rejected_with_reas
 
 def test_reject_reasons_group_by_the_rule_broken_not_the_value(sim_pipeline):
     p, items = sim_pipeline
-    result = ingest.produce(p, ["simulator"])
-    rows = ingest.reject_reasons(p)
+    result = produce(p, ["simulator"])
+    rows = reject_reasons(p)
     assert sum(n for _, _, n, _ in rows) == result["rejected"]
     assert len({(field, kind) for field, kind, _, _ in rows}) == len(rows)
     # every simulator item with a non-numeric value is one group, whatever the value was
@@ -196,7 +200,7 @@ def test_records_over_the_size_limit_are_rejected_with_the_reason(sim_pipeline):
     limit = sizes[len(sizes) // 2]  # about half the records are over the limit
     p = with_settings(p, "producer.kinesis", max_record_bytes=limit)
     result = producer.run(p, ["simulator"])
-    records = ingest.read_records(p)
+    records = stream.read_records(p)
     too_large = [r for r in rejects(p) if r["kind"] == "too_large"]
     assert records and too_large, "the limit must split the data for this test to mean anything"
     assert all(len(r) + len(json.loads(r)["entity_id"]) <= limit for r in records)
@@ -232,8 +236,7 @@ def test_the_demo_stage_says_why_when_every_item_is_rejected(local_pipeline, aws
     the top reason, not a traceback further down the pipeline."""
     from rich.console import Console
 
-    from vigia.demo import Demo
-    from vigia.stage import StageError
+    from vigia.cli.stage import Demo, StageError
 
     monkeypatch.setenv("VIGIA_MOTO_PORT", str(aws_env))  # the stage's foreign writer uses the default endpoint
     settings = simulator.Settings(seed=5, count=200, invalid_rate=0,

@@ -54,7 +54,7 @@ def test_a_bad_definition_stops_the_cli_with_the_key_and_reason(tmp_path):
 
 
 def config_text() -> str:
-    from vigia import config
+    from vigia_core import config
 
     return config.DEFAULT_PATH.read_text()
 

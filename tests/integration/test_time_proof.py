@@ -1,6 +1,6 @@
 """Time-proof: the ingest and batch stages give the demo's figures on any date.
 
-The clock is moved (vigia.clock.shifted, which also reaches child processes through
+The clock is moved (vigia_core.clock.shifted, which also reaches child processes through
 VIGIA_CLOCK_OFFSET_S) years ahead and years back. Everything that asks "now" (the simulator's
 replay anchor, the producer's age and future-skew checks, the ETL's future check and quarantine
 date) moves with it, so the figures are those of an unshifted run. A component that read the
@@ -16,9 +16,13 @@ import pytest
 from rich.console import Console
 
 from tests.conftest import with_source
-from vigia import batch_demo, clock, foreign_writer, ingest, simulator
-from vigia.contract import parse_time
-from vigia.demo import Demo
+from vigia import foreign_writer, simulator
+from vigia.cli import batch
+from vigia.cli.stage import Demo
+from vigia.local import stream
+from vigia.local.producer import produce
+from vigia_core import clock
+from vigia_core.contract import parse_time
 
 pytestmark = pytest.mark.integration
 
@@ -42,11 +46,11 @@ def test_ingest_and_batch_give_the_demo_figures_with_the_clock_moved(
         valid = valid_items(items, settings)
         p = with_source(local_pipeline, "simulator", url=simulator_server(settings))
 
-        result = ingest.produce(p, ["simulator"])
+        result = produce(p, ["simulator"])
         foreign = foreign_writer.inject(p, aws_env)
-        in_stream = len(ingest.read_records(p))
+        in_stream = len(stream.read_records(p))
         demo = Demo(p, settings, "unused", Console(quiet=True), {"in_stream": in_stream})
-        batch_demo.demo_stage(demo)
+        batch.demo_stage(demo)
 
     assert valid and result["produced"] == len(valid) and result["rejected"] == len(items) - len(valid)
     assert in_stream == result["produced"] + foreign
@@ -54,7 +58,7 @@ def test_ingest_and_batch_give_the_demo_figures_with_the_clock_moved(
     assert s["raw_records"] + s["firehose_errors"] == in_stream
     assert s["gold_rows"] == len(valid)  # not one valid event judged too old or in the future
     assert s["gold_rows"] + s["quarantined"] + s["duplicates_dropped"] == s["raw_records"]
-    assert s["queries_ok"] == len(list(batch_demo.QUERIES.glob("*.sql")))
+    assert s["queries_ok"] == len(list(batch.QUERIES.glob("*.sql")))
 
 
 def test_the_clock_offset_reaches_child_processes():
@@ -62,7 +66,7 @@ def test_the_clock_offset_reaches_child_processes():
     the Flink job)."""
     with clock.shifted(days=-4000):
         parent = clock.now()
-        out = subprocess.run([sys.executable, "-c", "from vigia import clock; print(clock.now().isoformat())"],
+        out = subprocess.run([sys.executable, "-c", "from vigia_core import clock; print(clock.now().isoformat())"],
                              capture_output=True, text=True, check=True, timeout=60)
     child = parse_time(out.stdout.strip())
     assert 0 <= (child - parent).total_seconds() < 60

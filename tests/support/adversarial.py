@@ -11,7 +11,7 @@ import json
 import random
 from datetime import datetime, timedelta, timezone
 
-from vigia.contract import format_time
+from vigia_core.contract import format_time
 
 ARRIVAL = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 METRICS = {"temperature": ("celsius", -90, 150), "humidity": ("percent", 0, 100)}  # as in pipeline.yaml

@@ -6,7 +6,7 @@ import gzip
 import json
 from datetime import datetime, timedelta, timezone
 
-from vigia.contract import format_time
+from vigia_core.contract import format_time
 
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc)
 

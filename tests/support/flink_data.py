@@ -12,8 +12,8 @@ import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from vigia.config import Rule
-from vigia.contract import format_time
+from vigia_core.config import Rule
+from vigia_core.contract import format_time
 
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc)
 BOUND_S = 5

@@ -8,8 +8,9 @@ import pytest
 
 from producer.adapters import ADAPTERS, MappingError
 from producer.http import session
-from vigia import config, contract, simulator
 from tests.support.http_fixture import FixtureServer
+from vigia import simulator
+from vigia_core import config, contract
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)

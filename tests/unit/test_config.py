@@ -5,7 +5,7 @@ import copy
 import pytest
 import yaml
 
-from vigia import config
+from vigia_core import config
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from vigia import contract
+from vigia_core import contract
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 

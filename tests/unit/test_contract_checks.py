@@ -1,5 +1,5 @@
-"""The contract's checks as data (vigia.contract.checks): derived from the schema, the reason of each
-defect, and the same verdict as `vigia.contract.validate` plus the gold rules on adversarial input."""
+"""The contract's checks as data (vigia_core.contract.checks): derived from the schema, the reason of each
+defect, and the same verdict as `vigia_core.contract.validate` plus the gold rules on adversarial input."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 
 from tests.support import adversarial as adv
-from vigia import config, contract
-from vigia.contract import checks
+from vigia_core import config, contract
+from vigia_core.contract import checks
 
 P = config.load()
 LIMITS = checks.Limits.of(P)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from firehose import definition
-from vigia import config
 from vigia.local.firehose import DeliveryError, evaluate_prefix, java_time
 from vigia.local.variants import with_settings
+from vigia_core import config
 
 P = config.load()
 

@@ -11,8 +11,8 @@ import pytest
 
 from flink_app import alerts, properties, reference, rules
 from tests.support import flink_data as fd
-from vigia import config
-from vigia.config import Rule
+from vigia_core import config
+from vigia_core.config import Rule
 
 RULE = {"name": "hot", "metric": "temperature", "window": {"type": "tumble", "size_s": 60},
         "aggregate": "max", "comparison": ">", "threshold": 90, "severity": "critical", "cooldown_s": 120}
@@ -142,7 +142,7 @@ def test_job_start_up_stops_on_a_bad_rule_with_its_name(tmp_path):
 
 
 def test_demo_reads_the_jobs_counts_from_its_log(tmp_path):
-    from flink_app import demo
+    from vigia.cli import realtime
 
     log = tmp_path / "flink.log"
     log.write_text("1> count on_time 7\nold run\n")
@@ -150,5 +150,5 @@ def test_demo_reads_the_jobs_counts_from_its_log(tmp_path):
     with open(log, "a") as f:
         f.write("vigia flink job: 4 rules\n1> count on_time 120\n2> count late 3\n"
                 "2> late event stored at s3://b/late/late/x.json\n1> count invalid 2\n2> count on_time 5\n")
-    assert demo.job_counts(log, start) == {"on_time": 125, "late": 3, "invalid": 2}
-    assert demo.wait_for_counts(log, start, records=130, timeout_s=0) == {"on_time": 125, "late": 3, "invalid": 2}
+    assert realtime.job_counts(log, start) == {"on_time": 125, "late": 3, "invalid": 2}
+    assert realtime.wait_for_counts(log, start, records=130, timeout_s=0) == {"on_time": 125, "late": 3, "invalid": 2}

@@ -3,7 +3,7 @@
 import random
 
 from producer.kinesis_writer import KinesisWriter, Record, batches, record_size
-from vigia.config import KinesisWriterSettings
+from vigia_core.config import KinesisWriterSettings
 
 
 def rec(i: int, size: int = 100) -> Record:

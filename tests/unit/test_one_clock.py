@@ -1,4 +1,4 @@
-"""Product code asks `vigia.clock.now()` for the time: no other call reads the wall clock.
+"""Product code asks `vigia_core.clock.now()` for the time: no other call reads the wall clock.
 
 A direct `datetime.now()` is how a fixed date met the wall clock before (the simulator's replay
 against the producer's age check): this finds any new one, with its file and line.
@@ -10,14 +10,14 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ("vigia", "producer", "glue", "flink_app", "firehose", "infra")
+PRODUCT = ("vigia_core", "vigia", "producer", "glue", "flink_app", "firehose", "infra")
 WALL_CLOCK = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
               ("time", "time"), ("time", "time_ns")}
 ALLOWED = {
-    "vigia/clock.py",  # the one clock
+    "vigia_core/clock.py",  # the one clock
     # When an SNS message reached the local inbox: compared with the job's publish time to measure
     # alert latency, a duration between two wall-clock readings.
-    "flink_app/local.py",
+    "vigia/local/inbox.py",
 }
 
 

@@ -4,7 +4,7 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 
 from vigia import simulator
-from vigia.contract import parse_time
+from vigia_core.contract import parse_time
 
 
 def test_same_seed_same_items_other_seed_other_items():

@@ -29,8 +29,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from firehose import definition
-from vigia.config import Crawler, Pipeline
 from vigia.local import aws
+from vigia_core.config import Crawler, Pipeline
 
 PARQUET = {
     "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",

@@ -37,9 +37,9 @@ import jq
 from botocore.exceptions import ClientError
 
 from firehose import definition
-from vigia import clock
-from vigia.config import Pipeline
 from vigia.local import aws
+from vigia_core import clock
+from vigia_core.config import Pipeline
 
 STREAM_VERSION = 1  # Firehose starts at 1 and bumps it on every configuration change
 ERROR_TYPE = "processing-failed"  # the MetadataExtraction processor failed for the record

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from vigia.config import Pipeline
 from vigia.local import aws
+from vigia_core.config import Pipeline
 
 
 @dataclass(frozen=True)

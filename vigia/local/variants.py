@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from vigia import config
+from vigia_core import config
 
 
 def free_port() -> int:

@@ -21,12 +21,12 @@ import sqlglot
 from botocore.exceptions import ClientError, EndpointConnectionError
 from sqlglot import exp
 
-from vigia import clock
-from vigia.config import Pipeline
 from vigia.local import aws
 from vigia.local.athena import statements, tables, translate, writers
 from vigia.local.athena.errors import AthenaError, unsupported
 from vigia.local.athena.types import arrow_type
+from vigia_core import clock
+from vigia_core.config import Pipeline
 
 INFORMATION_SCHEMA = "information_schema"
 _QUERIES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)

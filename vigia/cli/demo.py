@@ -1,43 +1,31 @@
 """`vigia demo`: the whole pipeline on the local runtime, on the simulator's seeded data.
 
-The demo is a list of stages run in order. Each stage is a function `stage(demo: Demo) -> None`
-that does its part, prints what an operator would want to see, and adds its keys to
-`demo.summary`, which is written to `.local/demo-summary.json` at the end. Components add their
-own stage by appending its dotted name to `STAGES`.
+The demo is the list of stages below, run in order; each is the `demo_stage` of the CLI module
+that runs the same step alone (vigia/cli/stage.py says what a stage gets and raises).
 """
 
 from __future__ import annotations
 
-import importlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
+import click
 from rich.console import Console
 
 from vigia import simulator
-from vigia.config import Pipeline
-from vigia.contract import format_time
+from vigia.cli import batch, ingest, realtime
+from vigia.cli.context import pipeline
+from vigia.cli.stage import Demo, StageError
 from vigia.local import aws, provision, services
+from vigia_core.config import Pipeline
+from vigia_core.contract import format_time
 
 STAGES = [
-    "vigia.ingest:demo_stage",          # simulator -> producer -> Kinesis -> read back
-    "vigia.batch_demo:demo_stage",      # Kinesis -> Firehose -> raw -> Glue ETL -> crawlers -> Athena
-    "flink_app.demo:demo_stage",        # Kinesis -> Flink rules -> SNS -> inbox queue
+    ingest.demo_stage,    # simulator -> producer -> Kinesis -> read back
+    batch.demo_stage,     # Kinesis -> Firehose -> raw -> Glue ETL -> crawlers -> Athena
+    realtime.demo_stage,  # Kinesis -> Flink rules -> SNS -> inbox queue
 ]
 SIMULATOR = "simulator"
-
-
-@dataclass
-class Demo:
-    pipeline: Pipeline
-    sim: simulator.Settings
-    sim_url: str
-    console: Console
-    summary: dict = field(default_factory=dict)
-
-    def section(self, title: str) -> None:
-        self.console.rule(f"[bold]{title}")
 
 
 def summary_path() -> Path:
@@ -67,9 +55,8 @@ def run(p: Pipeline, settings: simulator.Settings | None = None, console: Consol
                   f"{sum(c.action == 'exists' for c in changes)} already present")
     demo = Demo(p, settings, start_simulator(p, settings), console)
     try:
-        for dotted in STAGES:
-            module, fn = dotted.split(":")
-            getattr(importlib.import_module(module), fn)(demo)
+        for stage in STAGES:
+            stage(demo)
     finally:  # a stage that stops the demo still leaves the summary of what ran
         summary_path().parent.mkdir(parents=True, exist_ok=True)
         summary_path().write_text(json.dumps(demo.summary, indent=2, sort_keys=True) + "\n")
@@ -77,3 +64,21 @@ def run(p: Pipeline, settings: simulator.Settings | None = None, console: Consol
         console.print_json(data=demo.summary)
         console.print(f"written to {summary_path()}")
     return demo.summary
+
+
+@click.command("demo")
+@click.option("--seed", type=int, default=None, help="Simulator seed (default: the simulator's).")
+@click.option("--count", type=int, default=None, help="Simulator items to replay.")
+@click.pass_context
+def demo_cmd(ctx: click.Context, seed: int | None, count: int | None) -> None:
+    """Run the whole pipeline locally on the simulator's data and summarise what happened."""
+    defaults = simulator.Settings()
+    settings = simulator.Settings(seed=seed if seed is not None else defaults.seed,
+                                  count=count if count is not None else defaults.count)
+    try:
+        run(pipeline(ctx), settings)
+    except (StageError, services.PortInUse) as err:
+        raise click.ClickException(str(err)) from None
+
+
+COMMANDS = [demo_cmd]

@@ -12,7 +12,7 @@ API
 ---
 `Check(code, field, test, arg, reason)` (frozen):
   code   short stable reason code `<field>.<test>`, e.g. `value.type`, `record.json`; `test`
-         is the `kind` of vigia.contract.FieldError where both name the same rule
+         is the `kind` of vigia_core.contract.FieldError where both name the same rule
   field  a top-level envelope field, or `record` for the whole record
   test   what is checked; compilers switch on it:
     contract (no inputs but the record):
@@ -48,7 +48,7 @@ API
 `arrival`, an aware datetime, is required).
 `event_ms(text)` an instant's text as epoch milliseconds (sub-millisecond digits dropped).
 
-This module imports nothing of the project except `vigia.config` types.
+This module imports nothing of the project except `vigia_core.config` types.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from vigia.config import MetricSpec
+from vigia_core.config import MetricSpec
 
 SCHEMA_FILE = "event.v1.schema.json"
 TIME_FIELDS = ("event_time", "ingest_time")
@@ -106,7 +106,7 @@ def _body(pattern: str) -> str:
 
 @cache
 def contract_checks() -> tuple[Check, ...]:
-    s = json.loads(resources.files("vigia.contract").joinpath(SCHEMA_FILE).read_text())
+    s = json.loads(resources.files("vigia_core.contract").joinpath(SCHEMA_FILE).read_text())
     out = [_check("record", "json", None, "not a UTF-8 JSON text"),
            _check("record", "object", None, "not a JSON object")]
     if s.get("additionalProperties") is False:
