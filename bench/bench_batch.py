@@ -49,19 +49,21 @@ METRICS = [("temperature", "celsius", 18, 30), ("humidity", "percent", 30, 70),
            ("pressure", "hpa", 990, 1030), ("vibration", "mm_s", 2, 15)]
 QUERIES = Path(__file__).resolve().parent.parent / "athena" / "queries"
 
-# The same questions asked of the raw table (JSON lines, Firehose partitions src/dt/hour).
+# The same questions asked of the raw table (JSON lines, Firehose partitions src/dt/hour; every
+# column a string, as the raw table is declared: numbers are cast where they are aggregated).
 RAW_HOURLY = """
 SELECT src AS source, entity_id, metric, unit,
        date_trunc('hour', date_parse(substr(event_time, 1, 19), '%Y-%m-%dT%H:%i:%s')) AS hour,
-       count(*) AS readings, min(value) AS min_value, max(value) AS max_value,
-       round(avg(value), 3) AS avg_value, round(approx_percentile(value, 0.95), 3) AS p95_value
-FROM raw WHERE dt >= ?
+       count(*) AS readings, min(v) AS min_value, max(v) AS max_value,
+       round(avg(v), 3) AS avg_value, round(approx_percentile(v, 0.95), 3) AS p95_value
+FROM (SELECT *, try_cast(value AS double) AS v FROM raw) WHERE dt >= ?
 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 5"""
 RAW_TOP = """
 WITH hourly AS (
-    SELECT src AS source, entity_id, metric, unit, dt, hour, approx_percentile(value, 0.95) AS p95,
-           max(value) AS mx, count(*) AS n
-    FROM raw WHERE dt >= ? GROUP BY src, entity_id, metric, unit, dt, hour
+    SELECT src AS source, entity_id, metric, unit, dt, hour, approx_percentile(v, 0.95) AS p95,
+           max(v) AS mx, count(*) AS n
+    FROM (SELECT *, try_cast(value AS double) AS v FROM raw) WHERE dt >= ?
+    GROUP BY src, entity_id, metric, unit, dt, hour
 ), per_entity AS (
     SELECT metric, unit, source, entity_id, max(p95) AS worst_hourly_p95, max(mx) AS peak, sum(n) AS readings
     FROM hourly GROUP BY metric, unit, source, entity_id
