@@ -100,7 +100,7 @@ def late_sql(rules: list) -> str:
         ends = [f"(CAST(FLOOR(({t} - {size}) / {slide}.0) AS BIGINT) * {slide} + {slide + size})"
                 for size, slide in sorted(windows)]
         end = ends[0] if len(ends) == 1 else f"LEAST({', '.join(ends)})"
-        whens.append(f"WHEN {rules_mod._literal(metric)} THEN TO_TIMESTAMP_LTZ({end} - 1, 3) <= {wm}")
+        whens.append(f"WHEN {rules_mod.sql_literal(metric)} THEN TO_TIMESTAMP_LTZ({end} - 1, 3) <= {wm}")
     return f"({wm} IS NOT NULL AND CASE `metric` {' '.join(whens)} ELSE rowtime <= {wm} END)"
 
 

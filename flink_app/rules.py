@@ -74,7 +74,7 @@ def rules_of(p: Pipeline) -> list[Rule]:
     return list(p.rules)
 
 
-def _literal(text: str) -> str:
+def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -99,15 +99,15 @@ def group_sql(members: list[Rule], table: str = "events") -> str:
     below the aggregation and split it back into one aggregation per rule."""
     first = members[0]
     metrics = sorted({r.metric for r in members})
-    where = [f"metric IN ({', '.join(map(_literal, metrics))})"]
+    where = [f"metric IN ({', '.join(map(sql_literal, metrics))})"]
     if first.source is not None:
-        where.append(f"source = {_literal(first.source)}")
+        where.append(f"source = {sql_literal(first.source)}")
     if first.entity_id is not None:
-        where.append(f"entity_id = {_literal(first.entity_id)}")
+        where.append(f"entity_id = {sql_literal(first.entity_id)}")
     aggregates = ["COUNT(*) AS n"] + [f"CAST({SQL_AGGREGATES[a]} AS DOUBLE) AS {AGG_COLUMNS[a]}"
                                       for a in sorted({r.aggregate for r in members} - {"count"})]
     entries = ",\n  ".join(
-        f"ROW({_literal(r.name)}, CASE WHEN metric = {_literal(r.metric)} AND {AGG_COLUMNS[r.aggregate]} "
+        f"ROW({sql_literal(r.name)}, CASE WHEN metric = {sql_literal(r.metric)} AND {AGG_COLUMNS[r.aggregate]} "
         f"{SQL_COMPARISONS[r.comparison]} {r.threshold!r} THEN CAST({AGG_COLUMNS[r.aggregate]} AS DOUBLE) END)"
         for r in members)
     return (f"SELECT b.rule, a.entity_id, a.metric, a.window_start, a.window_end, b.observed, a.n AS event_count\n"

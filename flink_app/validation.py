@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import json
 
+from flink_app.rules import sql_literal
 from vigia_core.contract.checks import Limits, checks
 
 FUNCTION = "VIGIA_CHECK"
 FUNCTION_CLASS = "io.vigia.flink.validation.CheckRecord"
-
-
-def lit(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def checks_json(limits: Limits) -> str:
@@ -36,4 +33,4 @@ def checks_json(limits: Limits) -> str:
 
 def check_sql(limits: Limits, line: str, arrival: str) -> str:
     """The verdict row of the record `line` that arrived at `arrival` (SQL expressions)."""
-    return f"{FUNCTION}({line}, {arrival}, {lit(checks_json(limits))})"
+    return f"{FUNCTION}({line}, {arrival}, {sql_literal(checks_json(limits))})"
