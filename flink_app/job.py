@@ -129,11 +129,12 @@ def routed_views(s: JobSettings, p: Pipeline, rules: list) -> list[str]:
         f"FROM (SELECT *, {validation.check_sql(Limits.of(p), LINE, 'arrival')} AS v, "
         f"{record_key_sql(s)} AS record_key FROM source_events)",
         "CREATE TEMPORARY VIEW flagged AS\n"
-        f"SELECT {cols}, reason, is_late, CASE WHEN reason IS NOT NULL THEN record_key END AS invalid_key,\n"
+        f"SELECT {cols}, reason IS NOT NULL AS is_invalid, is_late, "
+        "CASE WHEN reason IS NOT NULL THEN record_key END AS invalid_key,\n"
         f"  CASE WHEN reason IS NOT NULL OR is_late THEN {payload} END AS payload\n"
         f"FROM (SELECT *, reason IS NULL AND {late_sql(rules)} AS is_late FROM checked)",
         "CREATE TEMPORARY VIEW routed AS\n"
-        f"SELECT {cols}, CASE WHEN reason IS NOT NULL THEN 'invalid' WHEN times_seen > 1 THEN 'duplicate' "
+        f"SELECT {cols}, CASE WHEN is_invalid THEN 'invalid' WHEN times_seen > 1 THEN 'duplicate' "
         "WHEN is_late THEN 'late' ELSE 'on_time' END AS route, payload\n"
         f"FROM (SELECT *, COUNT(*) OVER (PARTITION BY event_id, invalid_key ORDER BY proc "
         "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS times_seen FROM flagged)",

@@ -1,10 +1,12 @@
 package io.vigia.flink.validation;
 
 import org.apache.flink.table.annotation.DataTypeHint;
+import org.apache.flink.table.data.GenericRowData;
+import org.apache.flink.table.data.RowData;
+import org.apache.flink.table.data.StringData;
+import org.apache.flink.table.data.TimestampData;
 import org.apache.flink.table.functions.ScalarFunction;
-import org.apache.flink.types.Row;
 
-import java.time.Instant;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -22,7 +24,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * 17 calls a record, each converting the text and the row). It is still called more than once a
  * record (the source's event-time column, the routing view, the invalid branch), so the last
  * verdict of the thread is remembered: calls for one record follow each other in one chain of
- * operators, and the record is parsed once.
+ * operators, and the record is parsed once. The function takes and returns Flink's internal data
+ * (StringData, RowData): a remembered verdict then costs no conversion of the text or the row.
  */
 public class CheckRecord extends ScalarFunction {
     private static final String[] FIELDS = {"event_id", "source", "entity_id", "metric"};
@@ -33,9 +36,9 @@ public class CheckRecord extends ScalarFunction {
 
     private static final class Last {
         RecordChecks checks;
-        String line;
+        StringData line;
         long arrivalMs;
-        Row row;
+        RowData row;
     }
 
     @Override
@@ -46,33 +49,40 @@ public class CheckRecord extends ScalarFunction {
     private transient String checksText;
     private transient RecordChecks checks;
 
-    @DataTypeHint("ROW<reason STRING, event_ms BIGINT, event_id STRING, source STRING, "
-            + "entity_id STRING, metric STRING, `value` DOUBLE>")
-    public Row eval(String line, Instant arrival, String checksJson) {
+    @DataTypeHint(value = "ROW<reason STRING, event_ms BIGINT, event_id STRING, source STRING, "
+            + "entity_id STRING, metric STRING, `value` DOUBLE>", bridgedTo = RowData.class)
+    public RowData eval(@DataTypeHint(value = "STRING", bridgedTo = StringData.class) StringData line,
+                        @DataTypeHint(value = "TIMESTAMP_LTZ(3)", bridgedTo = TimestampData.class) TimestampData arrival,
+                        String checksJson) {
         if (checksJson != checksText) {  // a constant: looked up once per function instance
             checks = COMPILED.computeIfAbsent(checksJson, RecordChecks::new);
             checksText = checksJson;
         }
-        long arrivalMs = Objects.requireNonNull(arrival, "the record has no arrival time").toEpochMilli();
+        long arrivalMs = Objects.requireNonNull(arrival, "the record has no arrival time").getMillisecond();
+        if (line == null) {  // no bytes at all: not JSON, like an empty text
+            line = StringData.fromString("");
+        }
         Last last = LAST.get();
-        if (last.checks == checks && last.arrivalMs == arrivalMs && (last.line == line || line.equals(last.line))) {
+        if (last.checks == checks && last.arrivalMs == arrivalMs && line.equals(last.line)) {
             return last.row;
         }
         last.checks = checks;
-        last.line = line;
+        // a copy: with object reuse, the memory a StringData points at may hold the next record later
+        last.line = StringData.fromBytes(line.toBytes());
         last.arrivalMs = arrivalMs;
-        last.row = verdictRow(checks.check(line, arrivalMs));
+        last.row = verdictRow(checks.check(line.toString(), arrivalMs));
         return last.row;
     }
 
-    private static Row verdictRow(RecordChecks.Verdict v) {
-        Row row = new Row(7);
-        row.setField(0, v.reason());
-        if (v.reason() == null) {
+    private static RowData verdictRow(RecordChecks.Verdict v) {
+        GenericRowData row = new GenericRowData(7);
+        if (v.reason() != null) {
+            row.setField(0, StringData.fromString(v.reason()));
+        } else {
             Map<String, Object> e = v.event();
             row.setField(1, v.eventTimeMs());
             for (int i = 0; i < FIELDS.length; i++) {
-                row.setField(2 + i, e.get(FIELDS[i]));
+                row.setField(2 + i, StringData.fromString((String) e.get(FIELDS[i])));
             }
             row.setField(6, ((Json.Num) e.get("value")).value());
         }
