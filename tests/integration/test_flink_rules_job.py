@@ -164,3 +164,23 @@ def test_duplicates_and_a_far_future_event_change_nothing(tmp_path):
     assert by_route["invalid"] == len(marks["invalid"]) + 1
     assert {r["event_id"] for r in rows if r["kind"] == "late"} == {e["event_id"] for e in want.late}
     assert sum(by_route.values()) == len(noisy)
+
+
+def test_every_branch_reads_one_dedup(tmp_path):
+    """The dedup's keyed state is the job's costliest step: the alerts, the dropped records and the
+    counts must read the same one (a count branch that asked for `reason` instead of `is_invalid`
+    once made the planner build a second dedup, with its own exchange of every record)."""
+    from pyflink.datastream import StreamExecutionEnvironment
+    from pyflink.table import StreamTableEnvironment
+
+    from flink_app import job
+    from flink_app import rules as rules_mod
+
+    p = pipeline(parallelism=2)
+    s = JobSettings(region=p.region, source_connector="filesystem", source_path=str(tmp_path), sink="collect")
+    t_env = StreamTableEnvironment.create(StreamExecutionEnvironment.get_execution_environment(job.configure(p, s)))
+    job.declare_tables(t_env, p, s, fd.RULES)
+    plan = t_env.explain_sql(job.output_sql(rules_mod.compile_rules(fd.RULES)))
+    optimized = plan.split("== Optimized Execution Plan ==")[1]
+    assert optimized.count("OverAggregate(") == 1, optimized
+    assert optimized.count("TableSourceScan(") == 1, optimized
