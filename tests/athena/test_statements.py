@@ -203,3 +203,17 @@ def test_strict_json_fails_only_where_athena_fails(lake):
     with pytest.raises(AthenaError, match="HIVE_BAD_DATA: Error parsing field value 'high' for field value"):
         a.query("SELECT sum(value) FROM strict_one")
     a.query("DROP TABLE strict_one")
+
+
+def test_parameters_fill_the_placeholders_in_the_order_of_the_text(lake):
+    """Athena's ExecutionParameters replace the `?` in the order they appear in the query text,
+    whatever clause holds them: https://docs.aws.amazon.com/athena/latest/ug/querying-with-prepared-statements.html"""
+    a = lake.athena
+    sql = ("WITH c AS (SELECT ? AS w) SELECT (SELECT w FROM c), ?, n FROM (SELECT count(*) AS n FROM events "
+           "WHERE dt BETWEEN ? AND ?) AS s WHERE n > ? ORDER BY 1")
+    got = a.query(sql, ["'with'", "'select'", "'2026-11-01'", "'2026-11-02'", "0"]).rows
+    want = sum(1 for e in lake.events if "2026-11-01" <= e["event_time"].strftime("%Y-%m-%d") <= "2026-11-02")
+    assert got == [("with", "select", want)]
+    assert a.query("SELECT '?', ? AS x -- ?", ["it's"]).rows == [("?", "it's")]
+    with pytest.raises(AthenaError, match="2 parameter"):
+        a.query("SELECT ?, ?", ["1"])

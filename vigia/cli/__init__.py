@@ -5,6 +5,7 @@ One module per command group, each next to the demo stage it runs alone:
   ingest.py    produce, read-stream       + the demo's ingest stage
   batch.py     firehose, etl, crawl, query + the demo's batch stage
   realtime.py  flink, alerts              + the demo's real-time stage
+  rules.py     rules backtest, rules diff  the alert rules replayed over gold (Athena)
   demo.py      demo                       every stage in order, on the simulator's data
 """
 
@@ -14,7 +15,7 @@ import sys
 
 import click
 
-from vigia.cli import batch, demo, ingest, realtime, runtime
+from vigia.cli import batch, demo, ingest, realtime, rules, runtime
 from vigia.cli.context import pipeline
 from vigia_core import config
 
@@ -36,7 +37,7 @@ def validate_cmd(ctx: click.Context) -> None:
     click.echo(f"ok: stream {p.stream.name}, {len(p.producer.sources)} sources, {len(p.rules)} rules")
 
 
-for module in (runtime, ingest, batch, realtime, demo):
+for module in (runtime, ingest, batch, realtime, rules, demo):
     for command in module.COMMANDS:
         main.add_command(command)
 

@@ -17,9 +17,10 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 import pyarrow.fs as pafs
-import sqlglot
 from botocore.exceptions import ClientError, EndpointConnectionError
 from sqlglot import exp
+from sqlglot.dialects.athena import Athena
+from sqlglot.tokens import TokenType
 
 from vigia.local import aws
 from vigia.local.athena import statements, tables, translate, writers
@@ -37,6 +38,19 @@ class Result:
     columns: list[str]
     rows: list[tuple]
     run_time_s: float = 0.0
+
+
+def _bind(text: str, params: list[str]) -> str:
+    """The query with its `?` placeholders replaced, in the order of the text, like Athena's
+    ExecutionParameters (each a SQL literal; bare text is taken as a string). Done on the tokens:
+    the order of a parsed tree's placeholders is not that of the text (a WITH clause comes last)."""
+    holes = [t for t in Athena().tokenize(text) if t.token_type == TokenType.PLACEHOLDER]
+    if len(holes) != len(params):
+        raise AthenaError(f"the query has {len(holes)} parameter(s) (?), {len(params)} given")
+    for hole, value in reversed(list(zip(holes, params, strict=True))):
+        literal = value if re.fullmatch(r"'.*'|-?\d+(\.\d+)?", value) else "'" + value.replace("'", "''") + "'"
+        text = text[:hole.start] + literal + text[hole.end + 1:]
+    return text
 
 
 def _strip(sql: str) -> str:
@@ -66,8 +80,7 @@ class LocalAthena:
         try:
             result = statements.run(self, text)
             if result is None:
-                tree = translate.parse(text)
-                self._bind(tree, list(params))
+                tree = translate.parse(_bind(text, list(params)))
                 result = self._statement(tree)
         except ClientError as err:  # a catalog call Glue refused (a name it does not accept, ...)
             e = err.response.get("Error", {})
@@ -90,16 +103,6 @@ class LocalAthena:
         if handled is None:
             raise unsupported(f"the statement {tree.key.upper()}")
         return handled
-
-    @staticmethod
-    def _bind(tree: exp.Expression, params: list[str]) -> None:
-        holes = list(tree.find_all(exp.Placeholder))
-        if len(holes) != len(params):
-            raise AthenaError(f"the query has {len(holes)} parameter(s) (?), {len(params)} given")
-        for hole, value in zip(holes, params, strict=True):
-            literal = (sqlglot.parse_one(value, read="athena") if re.fullmatch(r"'.*'|-?\d+(\.\d+)?", value)
-                       else exp.Literal.string(value))
-            hole.replace(literal)
 
     def arrow(self, tree: exp.Expression) -> pa.Table:
         """The rows of a query as an Arrow table (what the writers write)."""

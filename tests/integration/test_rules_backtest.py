@@ -1,0 +1,163 @@
+"""`vigia rules backtest` / `diff`: the rules as Athena SQL over gold, on the local Athena, against
+the reference evaluator (which the job equals: test_flink_rules_job.py) on the same events.
+
+The events span two days and the start of a third, with readings on window edges (to the
+millisecond) and hop windows crossing midnight, for every aggregate, window type and filter of the
+test rules."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from flink_app import reference
+from tests.athena.lake import Lake
+from tests.support import flink_data as fd
+from vigia.cli import main
+from vigia.cli import rules as rules_cli
+from vigia.local import provision
+from vigia.local.athena import LocalAthena
+from vigia.local.variants import unique_pipeline
+from vigia_core import config
+from vigia_core.contract import format_time
+
+pytestmark = pytest.mark.integration
+
+FIRST, LAST = date(2026, 11, 1), date(2026, 11, 2)
+START = datetime(2026, 11, 1, 0, 5, tzinfo=timezone.utc)  # no window starting before FIRST holds an event
+
+
+def events(n: int = 3000, seed: int = 5) -> list[dict]:
+    rng = random.Random(seed)
+    high = {"temperature": 95.0, "pressure": 900.0, "vibration": 60.0, "humidity": 99.0}
+    # the bursts: a few entities break their rules for minutes at a time, around midnight too
+    spans = [START + timedelta(hours=h) for h in (1, 9, 23.95, 30, 47.98)]
+    out = []
+    for i in range(n):
+        entity = rng.choice(sorted(fd.ENTITIES))
+        metric = fd.ENTITIES[entity]
+        if i % 3 == 0:
+            at = rng.choice(spans) + timedelta(seconds=rng.randrange(0, 240))
+        else:
+            at = START + timedelta(seconds=rng.randrange(0, 48 * 3600 - 300))
+        if i % 11 == 0:
+            at = at.replace(second=(at.second // 20) * 20, microsecond=0)  # exactly on a window edge
+        else:
+            at += timedelta(milliseconds=rng.randrange(1000))
+        lo, hi = fd.NORMAL[metric]
+        value = high[metric] if (i % 3 == 0 and rng.random() < 0.6) else round(rng.uniform(lo, hi), 3)
+        source = "other" if (metric == "temperature" and i % 7 == 0) else "simulator"
+        out.append({**fd.envelope(i, entity, metric, value, at, source), "event_time": at, "ingest_time": at})
+    # humidity floods (count and sum rules): 30 readings each in 24 s, one of them across midnight
+    for at0 in (START + timedelta(hours=5, seconds=7), datetime(2026, 11, 2, 23, 59, 50, tzinfo=timezone.utc)):
+        for k in range(60):
+            at = at0 + timedelta(milliseconds=800 * (k // 2))
+            out.append({**fd.envelope(len(out) + 10_000, f"h-{k % 2}", "humidity", 99.0, at),
+                        "event_time": at, "ingest_time": at})
+    # the day after LAST: only its first seconds, to complete the windows that cross midnight
+    end = datetime.combine(LAST + timedelta(days=1), datetime.min.time(), timezone.utc)
+    for k in range(40):
+        entity = sorted(fd.ENTITIES)[k % len(fd.ENTITIES)]
+        at = end + timedelta(seconds=k % 30)
+        out.append({**fd.envelope(n + k, entity, fd.ENTITIES[entity], high[fd.ENTITIES[entity]], at),
+                    "event_time": at, "ingest_time": at})
+    return out
+
+
+@pytest.fixture(scope="module")
+def gold(moto_port, tmp_path_factory):
+    p = unique_pipeline(config.load(), f"bt{os.getpid()}")
+    provision.provision(p, moto_port)
+    athena = LocalAthena(p, moto_port)
+    lake = Lake(athena.fs, athena.glue, p.glue.database, p.buckets.gold, tmp_path_factory.mktemp("gold"))
+    lake.events = events()
+    lake.write_events(register_all=True)
+    return p, lake.events
+
+
+def expected(evts: list[dict], rules) -> reference.Result:
+    """The reference on the same events (in event-time order: none is late), keeping the alerts of
+    windows that start on the days asked for (later windows cannot suppress earlier ones)."""
+    wire = [{**e, "event_time": format_time(e["event_time"]), "ingest_time": format_time(e["ingest_time"])}
+            for e in sorted(evts, key=lambda e: e["event_time"])]
+    res = reference.evaluate(wire, rules, fd.BOUND_S)
+    keep = {str(FIRST), str(LAST)}
+    res.alerts = [a for a in res.alerts if a.window_start[:10] in keep]
+    res.suppressed = [a for a in res.suppressed if a.window_start[:10] in keep]
+    return res
+
+
+def test_backtest_equals_the_reference_for_every_window_kind_and_filter(gold, moto_port):
+    p, evts = gold
+    with rules_cli.local_runner(p, moto_port) as run:
+        got = rules_cli.run_backtest(run, fd.RULES, FIRST, LAST)
+    want = expected(evts, fd.RULES)
+    assert len(want.alerts) > 20 and want.suppressed, "the data must make the rules fire and the cooldown act"
+    assert {r.name for r in fd.RULES} == {a.rule for a in want.alerts}, "every test rule fires"
+    assert sorted(a.alert_id for a in got.alerts) == sorted(a.alert_id for a in want.alerts)
+    assert sorted(a.alert_id for a in got.suppressed) == sorted(a.alert_id for a in want.suppressed)
+    by_id = {a.alert_id: a for a in want.alerts}
+    for a in got.alerts:  # the same window, value and count as the job's alert would carry
+        assert (a.window_end, a.event_count, round(a.observed, 6)) == \
+            (by_id[a.alert_id].window_end, by_id[a.alert_id].event_count, round(by_id[a.alert_id].observed, 6))
+    assert {a.window_start[:10] for a in got.alerts} == {str(FIRST), str(LAST)}
+    assert got.bytes_scanned > 0
+
+
+def test_one_day_reads_only_its_partitions_and_the_next(gold, moto_port):
+    p, _ = gold
+    with rules_cli.local_runner(p, moto_port) as run:
+        one = rules_cli.run_backtest(run, fd.RULES[:1], FIRST, FIRST)
+        both = rules_cli.run_backtest(run, fd.RULES[:1], FIRST, LAST)
+    assert {a.window_start[:10] for a in one.alerts} == {str(FIRST)}
+    assert one.bytes_scanned < both.bytes_scanned
+
+
+@pytest.fixture
+def cli(gold, moto_port, monkeypatch):
+    """`vigia ...` on the test's pipeline and moto server."""
+    p, _ = gold
+    monkeypatch.setattr(rules_cli, "pipeline", lambda ctx: p)
+    monkeypatch.setattr(rules_cli.aws, "port", lambda: moto_port)
+    return lambda *args: CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_backtest_command_prints_counts_per_rule_and_day(cli, gold):
+    p, evts = gold
+    want = expected(evts, list(p.rules))  # the command runs the pipeline's own rules
+    assert want.alerts
+    result = cli("rules", "backtest", "--from", str(FIRST), "--to", str(LAST), "--details")
+    assert result.exit_code == 0, result.output
+    assert f"{len(want.alerts)} alerts, {len(want.suppressed)} suppressed by cooldown" in result.output
+    assert all(a.alert_id in result.output for a in want.alerts)
+    for r in p.rules:  # one row per rule: its name, a count per day, the total
+        per_day = [sum(1 for a in want.alerts if a.rule == r.name and a.window_start[:10] == str(d)) for d in (FIRST, LAST)]
+        assert re.search(rf"{r.name}\W+{per_day[0]}\W+{per_day[1]}\W+{sum(per_day)}\b", result.output), r.name
+    one = cli("rules", "backtest", "--rule", p.rules[0].name, "--from", str(FIRST), "--to", str(FIRST))
+    assert p.rules[0].name in one.output and p.rules[1].name not in one.output
+    bad = cli("rules", "backtest", "--rule", "no_such_rule")
+    assert bad.exit_code != 0 and "no rule named no_such_rule" in bad.output
+
+
+def test_diff_shows_the_alerts_a_threshold_change_adds(cli, gold, tmp_path):
+    _, evts = gold
+    old_rules = [r.model_dump(mode="json", exclude_none=True) for r in fd.RULES[:1]]
+    new_rules = [{**old_rules[0], "threshold": 29}]  # the upper end of normal: many more windows
+    (tmp_path / "old.yaml").write_text(yaml.safe_dump({"rules": old_rules}))
+    (tmp_path / "new.yaml").write_text(yaml.safe_dump(new_rules))  # a bare list of rules works too
+    before = {a.alert_id for a in expected(evts, fd.RULES[:1]).alerts}
+    after = {a.alert_id for a in expected(evts, [fd.RULES[0].model_copy(update={"threshold": 29.0})]).alerts}
+    assert after - before
+    result = cli("rules", "diff", str(tmp_path / "old.yaml"), str(tmp_path / "new.yaml"),
+                 "--from", str(FIRST), "--to", str(LAST))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert sum(line.startswith("+ ") for line in lines) == len(after - before)
+    assert sum(line.startswith("- ") for line in lines) == len(before - after)
+    assert f"{len(after - before)} added, {len(before - after)} removed, {len(before & after)} unchanged" in result.output
