@@ -84,6 +84,11 @@ def record_key_sql(s: JobSettings) -> str:
     return "CONCAT(REGEXP_EXTRACT(file_path, '([^/]*)$', 1), '-', SUBSTR(SHA256(`line`), 1, 32))"
 
 
+def origin_columns(s: JobSettings) -> str:
+    """The source's columns `record_key_sql` reads."""
+    return "shard_id, sequence_number" if s.source_connector == "kinesis" else "file_path"
+
+
 def late_sql(rules: list) -> str:
     """TRUE when the window step would drop the row: the earliest-ending window of the rules its
     metric feeds has ended (end - 1 ms <= watermark, the window operator's own test). A row that
@@ -122,15 +127,17 @@ def routed_views(s: JobSettings, p: Pipeline, rules: list) -> list[str]:
     is counted as a duplicate."""
     fields = ", ".join(f"v.`{f}` AS `{f}`" for f in ("event_ms", *rules_mod.EVENT_FIELDS) if f != "event_time")
     cols = "rowtime, event_ms, proc, event_id, source, entity_id, metric, `value`"
-    payload = "JSON_OBJECT(" + ", ".join(f"KEY '{k}' VALUE {v}" for k, v in DROPPED_FIELDS.items()) + ")"
+    # the record key only inside the CASEs of the rare rows that need it (a column of its own was
+    # computed for every record: a SHA-256 of each line in the tests' file source)
+    key = record_key_sql(s)
+    payload = "JSON_OBJECT(" + ", ".join(f"KEY '{k}' VALUE {v}" for k, v in dropped_fields(key).items()) + ")"
     return [
         f"CREATE TEMPORARY VIEW checked AS\n"
-        f"SELECT `line`, arrival, rowtime, proc, v.reason AS reason, {fields}, record_key\n"
-        f"FROM (SELECT *, {validation.check_sql(Limits.of(p), LINE, 'arrival')} AS v, "
-        f"{record_key_sql(s)} AS record_key FROM source_events)",
+        f"SELECT `line`, arrival, rowtime, proc, v.reason AS reason, {fields}, {origin_columns(s)}\n"
+        f"FROM (SELECT *, {validation.check_sql(Limits.of(p), LINE, 'arrival')} AS v FROM source_events)",
         "CREATE TEMPORARY VIEW flagged AS\n"
         f"SELECT {cols}, reason IS NOT NULL AS is_invalid, is_late, "
-        "CASE WHEN reason IS NOT NULL THEN record_key END AS invalid_key,\n"
+        f"CASE WHEN reason IS NOT NULL THEN {key} END AS invalid_key,\n"
         f"  CASE WHEN reason IS NOT NULL OR is_late THEN {payload} END AS payload\n"
         f"FROM (SELECT *, reason IS NULL AND {late_sql(rules)} AS is_late FROM checked)",
         "CREATE TEMPORARY VIEW routed AS\n"
@@ -151,10 +158,13 @@ EVENTS_VIEW = "CREATE TEMPORARY VIEW events AS SELECT * FROM routed WHERE route 
 
 
 TIME_TEXT = "DATE_FORMAT({}, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')"
-# What a late or invalid record is stored with: where it came from, why, and its original bytes.
-DROPPED_FIELDS = {"record_key": "record_key", "reason_code": "reason", "event_id": "event_id",
-                  "event_time": f"CASE WHEN reason IS NULL THEN {TIME_TEXT.format('rowtime')} END",
-                  "arrival": TIME_TEXT.format("arrival"), "data_base64": "TO_BASE64(ENCODE(`line`, 'UTF-8'))"}
+
+
+def dropped_fields(record_key: str) -> dict[str, str]:
+    """What a late or invalid record is stored with: where it came from, why, and its original bytes."""
+    return {"record_key": record_key, "reason_code": "reason", "event_id": "event_id",
+            "event_time": f"CASE WHEN reason IS NULL THEN {TIME_TEXT.format('rowtime')} END",
+            "arrival": TIME_TEXT.format("arrival"), "data_base64": "TO_BASE64(ENCODE(`line`, 'UTF-8'))"}
 
 
 def output_sql(rules_query: str) -> str:
