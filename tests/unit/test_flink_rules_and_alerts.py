@@ -262,3 +262,16 @@ def test_reference_lifecycle_never_resolves_what_it_did_not_fire_and_flapping_is
     resolved = [a for a in res.alerts if a.status == "resolved"]
     assert len(firing) == len(resolved) == 6 and len(res.suppressed) == 30 - 6
     assert all(f.alert_id == s.group_id and f.window_start < s.window_start for f, s in zip(firing, resolved))
+
+
+def test_demo_summary_counts_alerts_by_kind_and_resolved():
+    from tests.support import kinds_data as kd
+    from vigia.local import expected_alerts
+
+    res = reference.evaluate(kd.timeline(), kd.KIND_RULES, kd.BOUND_S)
+    delivered = [a.to_dict() for a in res.alerts]
+    summary = expected_alerts.kinds_summary(delivered)
+    assert summary == expected_alerts.kinds_summary(res.alerts)
+    assert set(summary["alerts_by_kind"]) == {"threshold", "change", "anomaly", "absence"}
+    assert summary["alerts_resolved"] == sum(a.status == "resolved" for a in res.alerts) > 0
+    assert sum(summary["alerts_by_kind"].values()) + summary["alerts_resolved"] == len(res.alerts)
