@@ -100,3 +100,18 @@ def test_absence_fires_when_the_whole_stream_goes_quiet(tmp_path):
                     source_monitor_s=1, sink="collect")
     rows = collect(p, s, kd.QUIET_RULES, until=lambda rows: want <= {r.get("alert_id") for r in rows}, timeout_s=180)
     assert view(r for r in rows if r["kind"] == "alert") == view(a.to_dict() for a in expected.alerts)
+
+
+def test_simulator_kind_anomalies_through_the_job_equal_the_reference(tmp_path):
+    """The simulator's sensor that stops, slow drift and step change (kind_anomalies), one rule of
+    each kind over them, in the simulator's own arrival order: the job equals the reference."""
+    events = kd.simulator_events()
+    src = fd.write_jsonl(events, tmp_path / "sim" / "events.json")
+    p = pipeline()
+    rows = collect(p, JobSettings(region=p.region, source_connector="filesystem", source_path=str(src), sink="collect"),
+                   kd.SIMULATOR_RULES)
+    expected = reference.evaluate(events, kd.SIMULATOR_RULES, kd.BOUND_S)
+    got = [r for r in rows if r["kind"] == "alert"]
+    assert view(got) == view(a.to_dict() for a in expected.alerts)
+    assert {a["rule"] for a in got} == {r.name for r in kd.SIMULATOR_RULES}
+    assert {r["event_id"] for r in rows if r["kind"] == "late"} == {e["event_id"] for e in expected.late}

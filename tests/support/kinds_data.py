@@ -81,3 +81,40 @@ def timeline(minutes: int = 12, seed: int = 11) -> list[dict]:
             if rng.random() < 0.03:  # 1..3 s back: within the bound, aggregated
                 events[-1]["event_time"] = format_time(at - timedelta(seconds=rng.uniform(1, 3)))
     return events
+
+
+# One rule of each kind for the simulator's kind anomalies (vigia.simulator, kind_anomalies=True).
+SIMULATOR_RULES = [Rule.model_validate(r) for r in [
+    {"name": "sensor_silent", "kind": "absence", "metric": "humidity", "for_s": 40, "lookback_s": 3600,
+     "severity": "critical", "resolve": True},
+    {"name": "pressure_step", "kind": "change", "change": "difference", "metric": "pressure",
+     "window": {"type": "tumble", "size_s": 60}, "aggregate": "avg", "comparison": "<", "threshold": -30,
+     "severity": "warning", "resolve": True},
+    {"name": "temperature_drift", "kind": "anomaly", "metric": "temperature", "window": {"type": "tumble", "size_s": 30},
+     "aggregate": "avg", "baseline": {"windows": 4, "deviations": 3, "warmup": 3, "direction": "above"},
+     "severity": "warning"},
+    {"name": "held_hot", "metric": "temperature", "window": {"type": "tumble", "size_s": 30}, "aggregate": "avg",
+     "comparison": ">", "threshold": 35, "for": {"windows": 3, "breaching": 2}, "severity": "info", "resolve": True},
+]]
+
+
+def simulator_events(count: int = 3000) -> list[dict]:
+    """The simulator's replay with its kind anomalies, as the producer turns it into events (items
+    the contract rejects or stamped outside the timeline left out: the job stores those)."""
+    from producer.adapters.simulator import SimulatorAdapter
+    from vigia import simulator
+    from vigia_core import config, contract
+
+    s = simulator.Settings(seed=42, count=count, start=T0, kind_anomalies=True)
+    source = next(src for src in config.load().producer.sources if src.type == "simulator")
+    adapter, events = SimulatorAdapter(), []
+    for item in simulator.generate(s):
+        if not simulator.in_timeline(item.get("ts"), s):
+            continue
+        try:
+            event = adapter.to_event(item, source, T0 + timedelta(hours=1))
+        except (KeyError, TypeError, ValueError):
+            continue
+        if not contract.validate(event):
+            events.append(event)
+    return events
