@@ -11,6 +11,7 @@ what follows from ONE (rule, entity)'s sequence of window rows, in window order:
   `windows` rows (population deviation), once `warmup` rows are known; every row joins the baseline;
 - `for: {windows: N, breaching: M}` on any of them: the rule holds when at least M of the entity's
   last N window rows broke it (windows it sent nothing in are skipped, as CloudWatch's "missing");
+  it fires on a row that breaks it while it holds, and clears when fewer than M of the N did;
 - absence: fed the first and last event time of each step window the entity reported in; it is
   absent when nothing follows its last report within `for_s`; forgotten `lookback_s` after it.
 
@@ -59,8 +60,10 @@ def on_window(r: Rule, st: dict, entity: str, start_ms: int, end_ms: int, observ
         st["recent"] = recent
         holds = sum(recent) >= r.for_.breaching
     if holds:
-        if r.resolve and st.get("open"):
-            return out  # the incident is open: it was reported, nothing new to say
+        if not breach or (r.resolve and st.get("open")):
+            # M-of-N still holds on a row that does not break the rule itself (a firing reports
+            # a breaking row), or the incident is open: nothing new to say
+            return out
         a = Alert.of(r, entity, _dt(start_ms), _dt(end_ms), value, count,
                      comparison=comparison, threshold=threshold)
         if admit(last_fired, start_ms / 1000, r.cooldown_s, remember):

@@ -275,3 +275,56 @@ def test_demo_summary_counts_alerts_by_kind_and_resolved():
     assert set(summary["alerts_by_kind"]) == {"threshold", "change", "anomaly", "absence"}
     assert summary["alerts_resolved"] == sum(a.status == "resolved" for a in res.alerts) > 0
     assert sum(summary["alerts_by_kind"].values()) + summary["alerts_resolved"] == len(res.alerts)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_m_of_n_fires_like_cloudwatch_datapoints_to_alarm(seed):
+    """One reading a minute, breaking the rule at random: an alert for each minute that breaks it
+    while at least M of the last N minutes (itself included) did, restated here from the pattern."""
+    import random
+
+    rng = random.Random(seed)
+    pattern = [rng.random() < 0.5 for _ in range(80)]
+    r = rule(name="held", cooldown_s=0, **{"for": {"windows": 4, "breaching": 3}})
+    events = [fd.envelope(i, "t-9", "temperature", 99.0 if hot else 20.0, fd.T0 + timedelta(minutes=i, seconds=5))
+              for i, hot in enumerate(pattern)]
+    fired = [a.window_start for a in reference.evaluate(events, [r], 5).alerts]
+    want = [i for i, hot in enumerate(pattern) if hot and sum(pattern[max(0, i - 3): i + 1]) >= 3]
+    assert fired == [(fd.T0 + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:00.000Z") for i in want]
+
+
+def _minutes(values: dict[int, float]) -> list[dict]:
+    return [fd.envelope(i, "t-9", "temperature", v, fd.T0 + timedelta(minutes=i, seconds=5)) for i, v in values.items()]
+
+
+def _at(i: int) -> str:
+    return (fd.T0 + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:00.000Z")
+
+
+def test_change_rate_is_per_second_between_the_entitys_consecutive_windows():
+    import random
+
+    rng = random.Random(5)
+    values = {i: round(rng.uniform(0, 100), 3) for i in range(60) if rng.random() < 0.7}  # minutes with gaps
+    r = Rule.model_validate({**CHANGE, "change": "rate", "comparison": ">", "threshold": 0.5, "cooldown_s": 0})
+    res = reference.evaluate(_minutes(values), [r], 5)
+    minutes = sorted(values)
+    want = [(_at(b), (values[b] - values[a]) / ((b - a) * 60)) for a, b in zip(minutes, minutes[1:])
+            if (values[b] - values[a]) / ((b - a) * 60) > 0.5]
+    assert [(a.window_start, round(a.observed, 9)) for a in res.alerts] == [(t, round(v, 9)) for t, v in want]
+
+
+def test_anomaly_judges_against_the_last_k_windows_after_the_warm_up():
+    import random
+    import statistics
+
+    rng = random.Random(6)
+    values = {i: round(rng.gauss(20, 2) + (15 if rng.random() < 0.1 else 0), 3) for i in range(80)}
+    r = Rule.model_validate({**ANOMALY, "baseline": {"windows": 8, "deviations": 2.5, "warmup": 4, "direction": "above"}})
+    res = reference.evaluate(_minutes(values), [r], 5)
+    want = []
+    for i in range(80):
+        hist = [values[j] for j in range(max(0, i - 8), i)]
+        if len(hist) >= 4 and values[i] > statistics.fmean(hist) + 2.5 * statistics.pstdev(hist):
+            want.append(_at(i))
+    assert want and [a.window_start for a in res.alerts] == want
