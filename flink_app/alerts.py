@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 
 from vigia_core.config import Rule
@@ -31,45 +31,85 @@ class Alert:
     severity: str
     entity_id: str
     metric: str
-    window_start: str      # contract time format (ISO-8601 UTC, ms, Z)
-    window_end: str
-    observed: float
+    window_start: str      # contract time format (ISO-8601 UTC, ms, Z); absence: the last report
+    window_end: str        # absence: the deadline (last report + for_s)
+    observed: float        # change: the difference or rate; absence: the seconds of silence
     comparison: str
-    threshold: float
+    threshold: float       # anomaly: the edge of the baseline band it crossed
     event_count: int
+    rule_kind: str = "threshold"   # threshold | change | anomaly | absence
+    status: str = "firing"         # firing | resolved
+    group_id: str = ""             # the firing's alert_id, on the firing and on its resolved
+
+    def __post_init__(self):
+        if not self.group_id:  # a firing is its own group
+            object.__setattr__(self, "group_id", self.alert_id)
 
     @classmethod
     def of(cls, rule: Rule, entity_id: str, window_start: datetime, window_end: datetime,
-           observed: float, event_count: int) -> "Alert":
+           observed: float, event_count: int, comparison: str | None = None,
+           threshold: float | None = None) -> "Alert":
         return cls(alert_id(rule.name, entity_id, window_start), rule.name, rule.severity, entity_id,
                    rule.metric, format_time(window_start), format_time(window_end), float(observed),
-                   rule.comparison, float(rule.threshold), int(event_count))
+                   comparison or rule.comparison, float(rule.threshold if threshold is None else threshold),
+                   int(event_count), rule.kind)
+
+    def resolved(self, window_start: datetime, window_end: datetime, observed: float, event_count: int) -> "Alert":
+        """The notice that this firing's condition cleared: same group, its own deterministic id."""
+        rid = str(uuid.uuid5(ALERT_NAMESPACE, f"{self.alert_id}|resolved"))
+        return replace(self, alert_id=rid, window_start=format_time(window_start), window_end=format_time(window_end),
+                       observed=float(observed), event_count=int(event_count), status="resolved",
+                       group_id=self.alert_id)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def _what(self) -> str:
+        """The condition in a few words, per kind (firing) or what cleared it (resolved)."""
+        m, v, c, t = self.metric, _num(self.observed), self.comparison, _num(self.threshold)
+        if self.rule_kind == "absence":
+            if self.status == "resolved":
+                return f"{m} reporting again after {v}s"
+            return f"no {m} for {t}s since {self.window_start[11:19]}Z"
+        if self.rule_kind == "change":
+            what = f"{m} change {'+' if self.observed >= 0 else ''}{v}"
+        elif self.rule_kind == "anomaly":
+            what = f"{m} {v} vs baseline"
+        else:
+            what = f"{m} {v}"
+        return f"{what} {'no longer ' if self.status == 'resolved' else ''}{c} {t}"
+
     def sms_text(self) -> str:
-        """At most 140 characters: severity, rule, entity, value vs threshold, window end."""
-        text = (f"{self.severity.upper()} {self.rule} {self.entity_id}: {self.metric} "
-                f"{_num(self.observed)} {self.comparison} {_num(self.threshold)} "
-                f"at {self.window_end[11:16]}Z")
+        """At most 140 characters: severity (or RESOLVED), rule, entity, the condition, time."""
+        head = "RESOLVED" if self.status == "resolved" else self.severity.upper()
+        at = self.window_start if self.rule_kind == "absence" and self.status == "resolved" else self.window_end
+        text = f"{head} {self.rule} {self.entity_id}: {self._what()} at {at[11:16]}Z"
         return text if len(text) <= SMS_MAX else text[: SMS_MAX - 3] + "..."
 
     def email_subject(self) -> str:
+        if self.status == "resolved":
+            return f"[RESOLVED] {self.rule} on {self.entity_id}"[:100]
         return f"[{self.severity.upper()}] {self.rule} on {self.entity_id}"[:100]
 
     def email_text(self) -> str:
-        return "\n".join([
-            f"Vigia alert: rule '{self.rule}' ({self.severity}) fired for {self.entity_id}.",
-            "",
-            f"  metric        {self.metric}",
-            f"  observed      {_num(self.observed)} (rule: {self.comparison} {_num(self.threshold)})",
-            f"  window        {self.window_start} .. {self.window_end} (event time, end exclusive)",
-            f"  events        {self.event_count} in the window",
-            f"  alert id      {self.alert_id}",
-            "",
-            "Repeats for the same rule and entity are suppressed during the rule's cooldown.",
-        ])
+        if self.status == "resolved":
+            first = f"Vigia: rule '{self.rule}' ({self.severity}) resolved for {self.entity_id}."
+        else:
+            first = f"Vigia alert: rule '{self.rule}' ({self.severity}) fired for {self.entity_id}."
+        lines = [first, "", f"  kind          {self.rule_kind}", f"  metric        {self.metric}"]
+        if self.rule_kind == "absence":
+            lines.append(f"  condition     {self._what()}")
+            lines.append(f"  {'reported' if self.status == 'resolved' else 'silent  '}      "
+                         f"{self.window_start} .. {self.window_end} (event time)")
+        else:
+            lines.append(f"  observed      {_num(self.observed)} (rule: {self.comparison} {_num(self.threshold)})")
+            lines.append(f"  window        {self.window_start} .. {self.window_end} (event time, end exclusive)")
+        lines += [f"  events        {self.event_count} in the window",
+                  f"  alert id      {self.alert_id}",
+                  f"  group id      {self.group_id} (the firing and its resolved share it)",
+                  "",
+                  "Repeats for the same rule and entity are suppressed during the rule's cooldown."]
+        return "\n".join(lines)
 
     def sns_message(self) -> str:
         """The `Message` for SNS publish with MessageStructure=json: one text per protocol."""
@@ -79,7 +119,8 @@ class Alert:
     def sns_attributes(self) -> dict:
         """Message attributes that subscription filter policies can match."""
         return {"severity": {"DataType": "String", "StringValue": self.severity},
-                "rule": {"DataType": "String", "StringValue": self.rule}}
+                "rule": {"DataType": "String", "StringValue": self.rule},
+                "status": {"DataType": "String", "StringValue": self.status}}
 
 
 def _num(x: float) -> str:

@@ -225,8 +225,22 @@ def configure(p: Pipeline, s: JobSettings, jars: list[str] | None = None, local:
 
 
 class CooldownFunction(KeyedProcessFunction):
-    """Keyed by (rule, entity): lets an alert through unless the rule's cooldown suppresses it.
-    Dropped events (keyed by kind and content) pass through as tagged JSON."""
+    """Keyed by (rule, entity): lets an alert through unless the rule's cooldown suppresses it, and
+    decides the rules that need history (flink_app/lifecycle.py) from every window row of the key.
+    Dropped events (keyed by kind and content) pass through as tagged JSON.
+
+    State per key: the cooldown's last window start (one number, as before), and for rules with
+    history a small JSON dict (last N breaches, the previous or last K values, the open incident,
+    an absence rule's last report). Absence also needs a clock for keys that get no rows:
+    - event-time timers at the deadline and when the entity is forgotten (lifecycle.timers);
+    - the rule's own rows: a step window row of ANY entity ending at E means every step window
+      ending before E has been delivered (the window operator fires windows in end order), so
+      event time is known up to E - step; a processing-time timer per key and step applies it.
+      Measured: behind idle sources the watermark did not reach this function (it stayed at
+      Long.MIN), while the rows did;
+    - quiet: no row of the rule for for_s + one step by vigia_core.clock (the rule's whole input
+      stopped, so no event-time progress can come): every entity it expects is absent.
+    The rule clock is kept per subtask, not in state: after a restore it starts at the first row."""
 
     def __init__(self, rule_dicts: list[dict]):
         self.rule_dicts = rule_dicts
@@ -236,10 +250,13 @@ class CooldownFunction(KeyedProcessFunction):
 
         self.rules = {d["name"]: Rule.model_validate(d) for d in self.rule_dicts}
         self.last = ctx.get_state(ValueStateDescriptor("last_alert_window_start", Types.DOUBLE()))
+        self.history = ctx.get_state(ValueStateDescriptor("rule_state", Types.STRING()))
         self.suppressed = ctx.get_metrics_group().add_group(METRICS_GROUP).counter("alertsSuppressed")
+        self.clocks: dict[str, tuple[int, float]] = {}  # absence rule -> (latest step end seen, when it moved)
 
     def process_element(self, row, ctx):
         from flink_app.alerts import admit, from_row
+        from flink_app.lifecycle import needs_state
 
         if row[0] == "count":
             yield json.dumps({"kind": "count", "route": row[1], "records": row[7]}, sort_keys=True)
@@ -248,10 +265,74 @@ class CooldownFunction(KeyedProcessFunction):
             yield json.dumps({"kind": row[0], **json.loads(row[8])}, sort_keys=True)
             return
         rule = self.rules[row[1]]
+        if needs_state(rule):
+            yield from self._decide(rule, row, ctx)
+            return
         alert = from_row(rule, row[2], row[3], row[4], row[5], row[6], row[7])
         if admit(self.last.value(), _epoch_s(row[4]), rule.cooldown_s, self.last.update):
             yield json.dumps({"kind": "alert", **alert.to_dict()}, sort_keys=True)
         else:
+            self.suppressed.inc()
+
+    def _decide(self, rule, row, ctx):
+        from flink_app import lifecycle
+
+        st = json.loads(self.history.value() or "{}")
+        start, end = round(_epoch_s(row[4]) * 1000), round(_epoch_s(row[5]) * 1000)
+        if rule.kind == "absence":  # start, end: the first and last event time of the step window
+            self._tick(rule, lifecycle.due_ms(rule, end) + 1)
+            out = lifecycle.on_report(rule, st, row[2], start, end, row[7], self.last.value(), self.last.update)
+        else:
+            out = lifecycle.on_window(rule, st, row[2], start, end, row[6], row[7], self.last.value(), self.last.update)
+        yield from self._emit(rule, st, out, ctx)
+
+    def _tick(self, rule, step_end: int) -> None:
+        from vigia_core import clock
+
+        seen = self.clocks.get(rule.name)
+        if seen is None or step_end > seen[0]:
+            self.clocks[rule.name] = (step_end, clock.now().timestamp())
+
+    def on_timer(self, timestamp, ctx):
+        from pyflink.datastream import TimeDomain
+
+        from flink_app import lifecycle
+        from vigia_core import clock
+
+        name, entity = ctx.get_current_key().split("|", 1)
+        rule = self.rules[name]
+        st = json.loads(self.history.value() or "{}")
+        if ctx.time_domain() == TimeDomain.EVENT_TIME:
+            out = lifecycle.on_clock(rule, st, entity, timestamp, self.last.value(), self.last.update)
+        else:
+            st.pop("quiet_timer", None)
+            out = lifecycle.Decisions()
+            seen = self.clocks.get(name)
+            if seen is not None:
+                known = seen[0] - lifecycle.step_ms(rule) - 1  # every step window ending by then was delivered
+                out = lifecycle.on_clock(rule, st, entity, known, self.last.value(), self.last.update)
+                if clock.now().timestamp() - seen[1] >= rule.for_s + rule.window.size_s:
+                    quiet = lifecycle.on_quiet(rule, st, entity, self.last.value(), self.last.update)
+                    out.alerts += quiet.alerts
+                    out.suppressed += quiet.suppressed
+        yield from self._emit(rule, st, out, ctx)
+
+    def _emit(self, rule, st, out, ctx):
+        from flink_app import lifecycle
+
+        if rule.kind == "absence":
+            for t in lifecycle.timers(rule, st):  # the same (key, time) twice is one timer
+                ctx.timer_service().register_event_time_timer(t)
+            if st.get("seen") is not None and "quiet_timer" not in st:
+                st["quiet_timer"] = ctx.timer_service().current_processing_time() + lifecycle.step_ms(rule)
+                ctx.timer_service().register_processing_time_timer(st["quiet_timer"])
+        if st:
+            self.history.update(json.dumps(st, sort_keys=True))
+        else:
+            self.history.clear()
+        for a in out.alerts:
+            yield json.dumps({"kind": "alert", **a.to_dict()}, sort_keys=True)
+        for _ in out.suppressed:
             self.suppressed.inc()
 
 

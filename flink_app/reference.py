@@ -15,6 +15,11 @@ Semantics it shares with the job (and that the job's tests hold it to):
   whose end <= final_watermark + 1 ms (the job's rule: watermark >= window_end - 1 ms).
 - A fired window raises an alert when aggregate <comparison> threshold; then the per-rule cooldown
   (event time, see alerts.Cooldown) drops repeats for the same entity.
+- Rules decided from history (for, resolve, change, anomaly) see every fired window of their
+  (rule, entity) in window order; absence rules see, per step window, its first and last event
+  time. What follows from those rows is flink_app/lifecycle.py, shared with the job.
+- Absence deadlines fire once the final watermark reached them (`due_ms`); a bounded input (no
+  final watermark) or a stream that then stays `quiet` fires every deadline still pending.
 """
 
 from __future__ import annotations
@@ -25,13 +30,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
-from flink_app.alerts import Alert, Cooldown
+from flink_app import lifecycle
+from flink_app.alerts import Alert
 from flink_app.rules import EVENT_FIELDS
 from vigia_core.config import Rule
 from vigia_core.contract import parse_time
 
-COMPARE = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b,
-           "<=": lambda a, b: a <= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+COMPARE = lifecycle.COMPARE
 
 
 @dataclass
@@ -53,12 +58,16 @@ class _Agg:
     total: float = 0.0
     low: float = float("inf")
     high: float = float("-inf")
+    first_ms: int | None = None   # event time of the window's earliest and latest event
+    last_ms: int | None = None
 
-    def add(self, v: float) -> None:
+    def add(self, v: float, ts: int) -> None:
         self.count += 1
         self.total += v
         self.low = min(self.low, v)
         self.high = max(self.high, v)
+        self.first_ms = ts if self.first_ms is None else min(self.first_ms, ts)
+        self.last_ms = ts if self.last_ms is None else max(self.last_ms, ts)
 
     def value(self, aggregate: str) -> float:
         return {"count": float(self.count), "sum": self.total, "avg": self.total / self.count,
@@ -91,11 +100,13 @@ def _valid(e: dict) -> bool:
 
 def evaluate(events: Iterable[dict], rules: list[Rule], bound_s: float, *,
              partition_of: Callable[[dict], object] = lambda e: 0,
-             late_ids: set[str] | None = None, final_watermark: datetime | None = None) -> Result:
+             late_ids: set[str] | None = None, final_watermark: datetime | None = None,
+             quiet: bool = False) -> Result:
     """Alerts, late and invalid events for `events` in arrival order (see module doc).
 
     `late_ids`, when given, replaces the watermark model's lateness decision (e.g. with the set the
-    job reported), so the window logic can be checked on its own."""
+    job reported), so the window logic can be checked on its own. `quiet`: after the events the
+    stream sends nothing for longer than every absence rule's for_s (the job's wall-clock path)."""
     res = Result()
     bound = round(bound_s * 1000)
     seen_max: dict[object, int] = {}
@@ -117,21 +128,43 @@ def evaluate(events: Iterable[dict], rules: list[Rule], bound_s: float, *,
         for r in rules:
             if _matches(r, e):
                 for start in window_starts(r, ts):
-                    windows[(r.name, e["entity_id"], start)].add(float(e["value"]))
+                    windows[(r.name, e["entity_id"], start)].add(float(e["value"]), ts)
     limit = None if final_watermark is None else round(final_watermark.timestamp() * 1000) + 1
-    fired = []
-    for (name, entity, start), agg in windows.items():
+    states: dict[tuple[str, str], dict] = defaultdict(dict)
+    last_fired: dict[tuple[str, str], float] = {}
+    for (name, entity, start), agg in sorted(windows.items()):
         r = by_name[name]
         end = start + r.window.size_s * 1000
         if limit is not None and end > limit:
             continue
-        observed = agg.value(r.aggregate)
-        if COMPARE[r.comparison](observed, r.threshold):
-            fired.append(Alert.of(r, entity, _dt(start), _dt(end), observed, agg.count))
-    cooldown = Cooldown({r.name: r.cooldown_s for r in rules})
-    for a in sorted(fired, key=lambda a: (a.rule, a.entity_id, a.window_start)):
-        (res.alerts if cooldown.admit(a) else res.suppressed).append(a)
+        key = (name, entity)
+        remember = (lambda k: lambda s: last_fired.__setitem__(k, s))(key)
+        if r.kind == "absence":
+            out = lifecycle.on_report(r, states[key], entity, agg.first_ms, agg.last_ms, agg.count,
+                                      last_fired.get(key), remember)
+        else:
+            out = lifecycle.on_window(r, states[key], entity, start, end, agg.value(r.aggregate), agg.count,
+                                      last_fired.get(key), remember)
+        _take(res, out)
+    for (name, entity), st in sorted(states.items()):  # the clock after the last window
+        r = by_name[name]
+        if r.kind != "absence":
+            continue
+        key = (name, entity)
+        remember = (lambda k: lambda s: last_fired.__setitem__(k, s))(key)
+        now = _END_OF_TIME if limit is None else limit - 1
+        _take(res, lifecycle.on_clock(r, st, entity, now, last_fired.get(key), remember))
+        if quiet:
+            _take(res, lifecycle.on_quiet(r, st, entity, last_fired.get(key), remember))
     return res
+
+
+_END_OF_TIME = 2 ** 62  # a bounded input ends with the maximal watermark: every timer fires
+
+
+def _take(res: Result, out: lifecycle.Decisions) -> None:
+    res.alerts += out.alerts
+    res.suppressed += out.suppressed
 
 
 def _dt(ms: int) -> datetime:

@@ -12,6 +12,7 @@ import math
 
 from pydantic import ValidationError
 
+from flink_app.lifecycle import needs_state
 from vigia_core.config import Pipeline, Rule
 
 # The envelope fields the job reads, all required by the contract: an event missing one (or with one
@@ -58,13 +59,19 @@ def check(rules: list[Rule], metrics: dict | None = None) -> None:
         if r.name in seen:
             raise RuleError(f"{where}: duplicate rule name")
         seen.add(r.name)
-        if not math.isfinite(r.threshold):
+        if r.threshold is not None and not math.isfinite(r.threshold):
             raise RuleError(f"{where}: threshold must be a finite number, got {r.threshold}")
         if metrics and r.metric not in metrics:
             raise RuleError(f"{where}: metric {r.metric!r} is not declared under 'metrics' "
                             f"(declared: {', '.join(sorted(metrics))})")
-        if r.aggregate == "count" and r.threshold < 0 and r.comparison in (">", ">="):
+        if r.kind == "threshold" and r.aggregate == "count" and r.threshold < 0 and r.comparison in (">", ">="):
             raise RuleError(f"{where}: count {r.comparison} {r.threshold} is always true")
+        if r.kind == "change" and r.change == "rate" and r.window.type == "hop":
+            # consecutive hop windows overlap: their difference is not a rate of the metric
+            raise RuleError(f"{where}: a rate of change needs tumbling windows")
+        if r.kind == "absence" and r.lookback_s > 30 * 86_400:
+            raise RuleError(f"{where}: lookback_s {r.lookback_s} exceeds 30 days (the state of every "
+                            "entity seen is kept that long)")
         if r.window.size_s > 86_400:
             raise RuleError(f"{where}: window size_s {r.window.size_s} exceeds one day")
 
@@ -90,13 +97,31 @@ def _shared_window(r: Rule) -> tuple:
     return r.window.type, r.window.size_s, r.window.slide_s, r.source, r.entity_id
 
 
+def _entry(r: Rule) -> str:
+    """The rule's element of the UNNEST array: (rule, observed, start, end), observed NULL when the
+    window row is not for this rule. A plain threshold rule gets only the rows that break it (most
+    windows break none); a rule decided from history (lifecycle.needs_state: for, resolve, change,
+    anomaly) gets EVERY window row of its metric, a few per entity and window; absence gets, per
+    step window, the count and the first and last event time (as start and end)."""
+    is_metric = f"metric = {sql_literal(r.metric)}"
+    start, end = "a.window_start", "a.window_end"
+    if r.kind == "absence":
+        cond, value, start, end = is_metric, "CAST(n AS DOUBLE)", "a.first_seen", "a.last_seen"
+    elif needs_state(r):
+        cond, value = is_metric, f"CAST({AGG_COLUMNS[r.aggregate]} AS DOUBLE)"
+    else:
+        col = AGG_COLUMNS[r.aggregate]
+        cond, value = f"{is_metric} AND {col} {SQL_COMPARISONS[r.comparison]} {r.threshold!r}", f"CAST({col} AS DOUBLE)"
+    return f"ROW({sql_literal(r.name)}, CASE WHEN {cond} THEN {value} END, {start}, {end})"
+
+
 def group_sql(members: list[Rule], table: str = "events") -> str:
     """One window-TVF aggregation for rules that share window and filters, computing every aggregate
-    they need per (entity, metric, window); then one row per rule the window breaks (most break none).
+    they need per (entity, metric, window); then one row per rule the window row concerns.
 
-    Each rule's entry of the UNNEST array is NULL unless the row is of its metric and past its
-    threshold. Written as one WHERE per rule instead, the planner would push each metric filter
-    below the aggregation and split it back into one aggregation per rule."""
+    Each rule's entry of the UNNEST array is NULL unless the row is for it (_entry). Written as one
+    WHERE per rule instead, the planner would push each metric filter below the aggregation and
+    split it back into one aggregation per rule."""
     first = members[0]
     metrics = sorted({r.metric for r in members})
     where = [f"metric IN ({', '.join(map(sql_literal, metrics))})"]
@@ -105,17 +130,17 @@ def group_sql(members: list[Rule], table: str = "events") -> str:
     if first.entity_id is not None:
         where.append(f"entity_id = {sql_literal(first.entity_id)}")
     aggregates = ["COUNT(*) AS n"] + [f"CAST({SQL_AGGREGATES[a]} AS DOUBLE) AS {AGG_COLUMNS[a]}"
-                                      for a in sorted({r.aggregate for r in members} - {"count"})]
-    entries = ",\n  ".join(
-        f"ROW({sql_literal(r.name)}, CASE WHEN metric = {sql_literal(r.metric)} AND {AGG_COLUMNS[r.aggregate]} "
-        f"{SQL_COMPARISONS[r.comparison]} {r.threshold!r} THEN CAST({AGG_COLUMNS[r.aggregate]} AS DOUBLE) END)"
-        for r in members)
-    return (f"SELECT b.rule, a.entity_id, a.metric, a.window_start, a.window_end, b.observed, a.n AS event_count\n"
+                                      for a in sorted({r.aggregate for r in members} - {"count", None})]
+    if any(r.kind == "absence" for r in members):
+        aggregates += ["CAST(MIN(rowtime) AS TIMESTAMP(3)) AS first_seen", "CAST(MAX(rowtime) AS TIMESTAMP(3)) AS last_seen"]
+    entries = ",\n  ".join(_entry(r) for r in members)
+    return (f"SELECT b.rule, a.entity_id, a.metric, b.w_start AS window_start, b.w_end AS window_end, b.observed, "
+            f"a.n AS event_count\n"
             f"FROM (SELECT entity_id, metric, window_start, window_end, {', '.join(aggregates)}\n"
             f"      FROM TABLE({window_tvf(first, table)})\n"
             f"      WHERE {' AND '.join(where)}\n"
             f"      GROUP BY entity_id, metric, window_start, window_end) AS a\n"
-            f"CROSS JOIN UNNEST(ARRAY[\n  {entries}]) AS b(rule, observed)\n"
+            f"CROSS JOIN UNNEST(ARRAY[\n  {entries}]) AS b(rule, observed, w_start, w_end)\n"
             f"WHERE b.observed IS NOT NULL")
 
 

@@ -10,6 +10,11 @@ anomalous:
 - pressure: a drop for the whole episode,
 - vibration: sustained high values for the whole episode,
 - humidity: a burst (three readings per tick).
+With `kind_anomalies` (off by default, so the demo's data is unchanged until pipeline.yaml has
+rules of the other kinds) three sensors also misbehave the way issue #14's rule kinds are for:
+humidity sensor 1 stops reporting for the middle fifth of the timeline (absence, then resolved),
+temperature sensor 4 drifts upward from 30 % of it (a slow drift), pressure sensor 2 steps down
+80 hPa at half of it (a step change).
 Independently, some readings carry an out-of-order `ts` (a few seconds back, within the watermark
 bound, or minutes back, i.e. late: only readings of a normal sensor, so that no alert depends on
 whether a consumer still accepted them), and some items are invalid (missing fields, wrong types,
@@ -66,6 +71,7 @@ class Settings:
     invalid_rate: float = 0.03
     start: datetime | None = None  # None: anchored to the time of the run (replay) or now (live)
     live: bool = False
+    kind_anomalies: bool = False   # a sensor that stops, a slow drift, a step change (module doc)
 
     def __post_init__(self) -> None:
         # Resolved once, here: the server and every expectation computed from these settings
@@ -75,8 +81,21 @@ class Settings:
 
     @property
     def duration(self) -> timedelta:
-        """An upper bound of the replay's span: every tick emits at least one item per sensor."""
-        return timedelta(seconds=math.ceil(self.count / self.sensors) * self.tick_s)
+        """An upper bound of the replay's span: every tick emits at least one item per sensor (but
+        the stopped one)."""
+        return timedelta(seconds=math.ceil(self.count / (self.sensors - self.kind_anomalies)) * self.tick_s)
+
+    @property
+    def ticks(self) -> int:
+        """Ticks in the replay's span (the kind anomalies are placed as fractions of it)."""
+        return math.ceil(self.duration.total_seconds() / self.tick_s)
+
+
+# The sensors of the kind anomalies (sensor_metric: 0 temperature, 1 humidity, 2 pressure, ...).
+STOPPING_SENSOR, DRIFTING_SENSOR, STEPPING_SENSOR = 1, 4, 2
+STOP_SPAN = (0.4, 0.6)      # of the timeline's ticks
+DRIFT_FROM, DRIFT_PER_TICK = 0.3, 0.15   # degrees per tick
+STEP_AT, STEP_BY = 0.5, -80.0
 
 
 def replay_anchor(s: Settings, now: datetime) -> datetime:
@@ -123,6 +142,8 @@ class Timeline:
         episode = int(offset // s.episode_s)
         for sensor in range(s.sensors):
             metric = sensor_metric(sensor)
+            if s.kind_anomalies and sensor == STOPPING_SENSOR and STOP_SPAN[0] <= tick / s.ticks < STOP_SPAN[1]:
+                continue
             anomalous = self._anomalous(episode, sensor)
             copies = 3 if anomalous and metric == "humidity" else 1
             for copy in range(copies):
@@ -143,6 +164,8 @@ class Timeline:
                 value = rng.uniform(900.0, 945.0)      # drop
             elif metric == "vibration":
                 value = rng.uniform(45.0, 80.0)        # sustained vibration
+        if s.kind_anomalies:
+            value += _trend(s, sensor, tick)
         draw = rng.random()
         if draw < s.late_rate:
             late_at = at - timedelta(seconds=rng.uniform(60, MAX_LATE.total_seconds()))  # late for the watermark
@@ -184,6 +207,15 @@ class Timeline:
         n = self.available()
         end = min(after + limit, n)
         return self.items[after:end], end, end < n
+
+
+def _trend(s: Settings, sensor: int, tick: int) -> float:
+    """What the slow drift and the step change add to a sensor's reading at `tick`."""
+    if sensor == DRIFTING_SENSOR and tick >= DRIFT_FROM * s.ticks:
+        return (tick - DRIFT_FROM * s.ticks) * DRIFT_PER_TICK
+    if sensor == STEPPING_SENSOR and tick >= STEP_AT * s.ticks:
+        return STEP_BY
+    return 0.0
 
 
 def _corrupt(item: dict, rng: random.Random) -> None:
@@ -270,8 +302,11 @@ def main(argv: list[str] | None = None) -> None:
                     help="ISO-8601 start of the timeline (default: anchored to now)")
     ap.add_argument("--tick-s", type=float, default=Settings.tick_s)
     ap.add_argument("--faults", default="", help="comma-separated HTTP statuses for the first requests")
+    ap.add_argument("--kind-anomalies", action="store_true",
+                    help="also a sensor that stops, a slow drift and a step change (issue #14's rule kinds)")
     a = ap.parse_args(argv)
-    settings = Settings(seed=a.seed, count=a.count, sensors=a.sensors, live=a.live, tick_s=a.tick_s, start=a.start)
+    settings = Settings(seed=a.seed, count=a.count, sensors=a.sensors, live=a.live, tick_s=a.tick_s, start=a.start,
+                        kind_anomalies=a.kind_anomalies)
     faults = [int(f) for f in a.faults.split(",") if f]
     server = make_server(settings, port=a.port, faults=faults)
     print(f"simulator on http://127.0.0.1:{a.port} seed={a.seed} live={a.live} "

@@ -200,17 +200,91 @@ class Window(Strict):
         return self
 
 
+class ForSpec(Strict):
+    """M-of-N (CloudWatch's DatapointsToAlarm): the rule holds when at least `breaching` of the
+    entity's last `windows` window rows (windows it reported in) break the threshold."""
+    windows: Annotated[int, Field(ge=1, le=100)]
+    breaching: PositiveInt
+
+    @model_validator(mode="after")
+    def _m_of_n(self) -> "ForSpec":
+        if self.breaching > self.windows:
+            raise ValueError(f"breaching ({self.breaching}) must not exceed windows ({self.windows})")
+        return self
+
+
+class Baseline(Strict):
+    """An anomaly rule's baseline: mean and standard deviation of the entity's last `windows`
+    window rows; the rule judges only once `warmup` rows are known."""
+    windows: Annotated[int, Field(ge=2, le=1000)]
+    deviations: PositiveFloat
+    warmup: Annotated[int, Field(ge=2)] | None = None   # default: `windows`
+    direction: Literal["both", "above", "below"] = "both"
+
+    @model_validator(mode="after")
+    def _warmup_within_windows(self) -> "Baseline":
+        if self.warmup is not None and self.warmup > self.windows:
+            raise ValueError(f"warmup ({self.warmup}) must not exceed windows ({self.windows})")
+        return self
+
+
+# What each rule kind needs and refuses (flink_app/README.md describes the kinds).
+_KIND_FIELDS = {
+    "threshold": ({"window", "aggregate", "comparison", "threshold"}, {"change", "baseline", "for_s", "lookback_s"}),
+    "change": ({"window", "aggregate", "comparison", "threshold", "change"}, {"baseline", "for_s", "lookback_s"}),
+    "anomaly": ({"window", "aggregate", "baseline"}, {"comparison", "threshold", "change", "for_s", "lookback_s"}),
+    "absence": ({"for_s", "lookback_s"}, {"aggregate", "comparison", "threshold", "change", "baseline", "for_"}),
+}
+ABSENCE_MAX_STEP_S = 60  # an absence rule's default evaluation window: min(for_s, this)
+
+
 class Rule(Strict):
+    # `for` is a Python keyword: the field is `for_`, written `for` in pipeline.yaml.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     name: Identifier
+    kind: Literal["threshold", "change", "anomaly", "absence"] = "threshold"
     metric: str
     source: str | None = None
     entity_id: str | None = None
-    window: Window
-    aggregate: Literal["count", "sum", "avg", "min", "max"]
-    comparison: Literal[">", ">=", "<", "<=", "==", "!="]
-    threshold: float
+    window: Window | None = None           # absence: the evaluation step (tumble, default min(for_s, 60))
+    aggregate: Literal["count", "sum", "avg", "min", "max"] | None = None
+    comparison: Literal[">", ">=", "<", "<=", "==", "!="] | None = None
+    threshold: float | None = None
     severity: Severity
     cooldown_s: Annotated[int, Field(ge=0)] = 0
+    for_: ForSpec | None = Field(default=None, alias="for")
+    resolve: bool = False                  # send `resolved` when a firing alert's condition clears
+    change: Literal["difference", "rate"] | None = None   # change: per window, or per second
+    baseline: Baseline | None = None       # anomaly
+    for_s: PositiveInt | None = None       # absence: silent this long -> alert
+    lookback_s: PositiveInt | None = None  # absence: an entity is expected this long after it last reported
+
+    @model_validator(mode="before")
+    @classmethod
+    def _absence_step(cls, data):
+        # An absence rule reads the entity's reports through a tumbling window (first and last event
+        # time per step): its size bounds the alert's latency and the rows per entity.
+        if isinstance(data, dict) and data.get("kind") == "absence" and data.get("window") is None \
+                and isinstance(data.get("for_s"), int) and data["for_s"] > 0:
+            data = {**data, "window": {"type": "tumble", "size_s": min(data["for_s"], ABSENCE_MAX_STEP_S)}}
+        return data
+
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> "Rule":
+        needs, refuses = _KIND_FIELDS[self.kind]
+        missing = sorted(f for f in needs if getattr(self, f) is None)
+        if missing:
+            raise ValueError(f"a {self.kind} rule needs {', '.join(missing)}")
+        extra = sorted(("for" if f == "for_" else f) for f in refuses if getattr(self, f) is not None)
+        if extra:
+            raise ValueError(f"a {self.kind} rule takes no {', '.join(extra)}")
+        if self.kind == "absence":
+            if self.lookback_s < self.for_s:
+                raise ValueError(f"lookback_s ({self.lookback_s}) must be at least for_s ({self.for_s})")
+            if self.window.type != "tumble" or self.window.size_s > self.for_s:
+                raise ValueError(f"an absence rule's window must be a tumble of at most for_s ({self.for_s}) seconds")
+        return self
 
 
 class FirehoseBuffering(Strict):

@@ -39,3 +39,46 @@ def test_live_mode_serves_only_items_whose_time_has_come():
     t = simulator.Timeline(simulator.Settings(live=True, start=start, sensors=4, tick_s=1.0, anomaly_rate=0))
     assert t.available(now=start - timedelta(seconds=1)) == 0
     assert t.available(now=start + timedelta(seconds=2.5)) == 12  # ticks at 0, 1 and 2 s
+
+
+def test_kind_anomalies_stop_drift_and_step_and_leave_the_default_timeline_alone():
+    base = simulator.Settings(seed=42, count=3000, start=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    with_kinds = simulator.Settings(**{**base.__dict__, "kind_anomalies": True})
+    plain, kinds = simulator.generate(base), simulator.generate(with_kinds)
+    assert len(kinds) == len(plain) == 3000
+
+    def series(items, sensor):
+        return [(parse_time(i["ts"]), i["value"]) for i in items if i.get("sensor") == f"sensor-{sensor:03d}"
+                and isinstance(i.get("value"), float) and simulator.in_timeline(i.get("ts"), with_kinds)]
+    # a sensor that stops: a gap of about a fifth of the timeline, then it reports again
+    stop = sorted(t for t, _ in series(kinds, simulator.STOPPING_SENSOR))
+    gap = max(b - a for a, b in zip(stop, stop[1:]))
+    assert gap > with_kinds.duration * 0.15 and stop[-1] > stop[0] + with_kinds.duration * 0.7
+    # a slow drift: the late readings of the drifting sensor well above its early ones
+    drift = series(kinds, simulator.DRIFTING_SENSOR)
+    assert sum(v for _, v in drift[-10:]) / 10 > sum(v for _, v in drift[:10]) / 10 + 10
+    # a step change: the pressure sensor's later half about 80 hPa lower
+    step = series(kinds, simulator.STEPPING_SENSOR)
+    at = with_kinds.start + with_kinds.duration * simulator.STEP_AT
+
+    def median(vs):
+        return sorted(vs)[len(vs) // 2]
+    assert 60 < median([v for t, v in step if t < at]) - median([v for t, v in step if t >= at]) < 100
+    # the timeline still fits its span (the replay anchor depends on it)
+    assert max(stop) <= with_kinds.start + with_kinds.duration
+
+
+def test_kind_anomalies_make_each_rule_kind_fire_for_its_sensor():
+    from flink_app import reference
+    from tests.support import kinds_data as kd
+
+    res = reference.evaluate(kd.simulator_events(), kd.SIMULATOR_RULES, kd.BOUND_S)
+    fired = {(a.rule, a.entity_id, a.status) for a in res.alerts}
+
+    def sensor(n):
+        return f"sensor-{n:03d}"
+    assert {("sensor_silent", sensor(simulator.STOPPING_SENSOR), "firing"),
+            ("sensor_silent", sensor(simulator.STOPPING_SENSOR), "resolved"),
+            ("pressure_step", sensor(simulator.STEPPING_SENSOR), "firing"),
+            ("temperature_drift", sensor(simulator.DRIFTING_SENSOR), "firing"),
+            ("held_hot", sensor(simulator.DRIFTING_SENSOR), "firing")} <= fired

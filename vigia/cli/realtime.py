@@ -156,6 +156,7 @@ def demo_stage(demo: Demo) -> None:
         "alerts_missing": len(expected.alert_ids - set(got)),
         "alerts_unexpected": len(set(got) - expected.alert_ids),
         "alerts_suppressed_by_cooldown": len(expected.suppressed),
+        **expected_alerts.kinds_summary(got.values()),  # alerts_by_kind, alerts_resolved (as delivered)
         "flink_late_events": len(expected.late),
         # the job's own counts (recordsRead = the sum of the routes), and what it stored in S3
         "flink_read": sum(counts.values()),
