@@ -19,13 +19,14 @@ from click.testing import CliRunner
 from flink_app import reference
 from tests.athena.lake import Lake
 from tests.support import flink_data as fd
+from tests.support import kinds_data as kd
 from vigia.cli import main
 from vigia.cli import rules as rules_cli
 from vigia.local import provision
 from vigia.local.athena import LocalAthena
 from vigia.local.variants import unique_pipeline
 from vigia_core import config
-from vigia_core.contract import format_time
+from vigia_core.contract import format_time, parse_time
 
 pytestmark = pytest.mark.integration
 
@@ -110,6 +111,36 @@ def test_backtest_equals_the_reference_for_every_window_kind_and_filter(gold, mo
     assert got.bytes_scanned > 0
 
 
+@pytest.fixture(scope="module")
+def kinds_gold(moto_port, tmp_path_factory):
+    """Gold holding the timeline that exercises every rule kind and the lifecycle."""
+    p = unique_pipeline(config.load(), f"btk{os.getpid()}")
+    provision.provision(p, moto_port)
+    athena = LocalAthena(p, moto_port)
+    lake = Lake(athena.fs, athena.glue, p.glue.database, p.buckets.gold, tmp_path_factory.mktemp("gold-kinds"))
+    wire = kd.timeline()
+    lake.events = [{**e, "event_time": parse_time(e["event_time"]), "ingest_time": parse_time(e["ingest_time"])}
+                   for e in wire]
+    lake.write_events(register_all=True)
+    return p, wire
+
+
+def test_backtest_of_every_rule_kind_equals_the_reference(kinds_gold, moto_port):
+    """M-of-N, change (difference and rate), anomaly and absence, with resolved notices and
+    cooldown: the same alerts (firing and resolved, same ids and group ids) as the reference."""
+    p, wire = kinds_gold
+    day = parse_time(wire[0]["event_time"]).date()
+    with rules_cli.local_runner(p, moto_port) as run:
+        got = rules_cli.run_backtest(run, kd.KIND_RULES, day, day)
+    want = reference.evaluate(wire, kd.KIND_RULES, kd.BOUND_S)
+    assert {r.kind for r in kd.KIND_RULES} == {a.rule_kind for a in want.alerts}
+    assert any(a.status == "resolved" for a in want.alerts)
+    view = lambda alerts: sorted((a.alert_id, a.status, a.group_id, a.window_start, round(a.observed, 6))  # noqa: E731
+                                 for a in alerts)
+    assert view(got.alerts) == view(want.alerts)
+    assert view(got.suppressed) == view(want.suppressed)
+
+
 def test_one_day_reads_only_its_partitions_and_the_next(gold, moto_port):
     p, _ = gold
     with rules_cli.local_runner(p, moto_port) as run:
@@ -134,7 +165,7 @@ def test_backtest_command_prints_counts_per_rule_and_day(cli, gold):
     assert want.alerts
     result = cli("rules", "backtest", "--from", str(FIRST), "--to", str(LAST), "--details")
     assert result.exit_code == 0, result.output
-    assert f"{len(want.alerts)} alerts, {len(want.suppressed)} suppressed by cooldown" in result.output
+    assert f"{len(want.alerts)} alerts, 0 resolved, {len(want.suppressed)} suppressed by cooldown" in result.output
     assert all(a.alert_id in result.output for a in want.alerts)
     for r in p.rules:  # one row per rule: its name, a count per day, the total
         per_day = [sum(1 for a in want.alerts if a.rule == r.name and a.window_start[:10] == str(d)) for d in (FIRST, LAST)]

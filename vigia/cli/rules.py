@@ -1,15 +1,15 @@
-"""`vigia rules backtest` and `vigia rules diff`: what the alert rules would have fired over gold.
+"""`vigia rules backtest` and `vigia rules diff`: what the alert rules would have sent over gold.
 
 Each rule runs as Athena SQL over the gold `events` table (athena/backtest.py compiles it from the
 same rule model as the Flink SQL), on the local Athena or, with `--aws`, on Athena in the pipeline's
-workgroup; the rows (windows that break the rule) then pass the same cooldown as in the job
-(flink_app/alerts.py), so an alert here has the alert_id the job would give it.
+workgroup; its window rows then go through the job's own decisions (flink_app/lifecycle.py: every
+rule kind, cooldown, resolved notices), so an alert here has the alert_id the job would give it.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -21,11 +21,12 @@ from rich.console import Console
 from rich.table import Table
 
 from athena import backtest
+from flink_app import lifecycle
 from flink_app import rules as rules_mod
-from flink_app.alerts import Alert, Cooldown
+from flink_app.alerts import Alert
 from vigia.cli.context import pipeline
 from vigia.local import aws
-from vigia_core import config
+from vigia_core import clock, config
 from vigia_core.config import Pipeline, Rule
 
 ATHENA_POLL_S = 0.5
@@ -33,33 +34,46 @@ ATHENA_POLL_S = 0.5
 
 @dataclass
 class Backtest:
-    """What the rules would have fired over the days, and what it cost to find out."""
+    """What the rules would have sent over the days (firing and resolved), and what it cost."""
     alerts: list[Alert] = field(default_factory=list)
     suppressed: list[Alert] = field(default_factory=list)
     bytes_scanned: int = 0
 
-    def per_rule_and_day(self) -> Counter:
-        return Counter((a.rule, a.window_start[:10]) for a in self.alerts)
+    def per_rule_and_day(self, status: str = "firing") -> Counter:
+        return Counter((a.rule, a.window_start[:10]) for a in self.alerts if a.status == status)
 
 
-def run_backtest(run_query, rules: list[Rule], first_day: date, last_day: date) -> Backtest:
-    """`run_query(sql, params) -> (rows, bytes_scanned)` runs one Athena query."""
+def run_backtest(run_query, rules: list[Rule], first_day: date, last_day: date,
+                 now: datetime | None = None) -> Backtest:
+    """`run_query(sql, params) -> (rows, bytes_scanned)` runs one Athena query. Each (rule,
+    entity)'s window rows go through the job's decisions in window order, starting with no
+    history at `first_day` (a baseline or M-of-N warms up within the days asked for). An absence
+    rule's clock ends at the end of `last_day`, or at `now` (the pipeline's clock) if earlier."""
     out = Backtest()
     params = backtest.parameters(first_day, last_day)
-    fired = []
+    end_ms = round(datetime.combine(last_day + timedelta(days=1), datetime.min.time(), timezone.utc).timestamp() * 1000)
+    end_ms = min(end_ms, round((now or clock.now()).timestamp() * 1000))
     for r in rules:
-        rows, scanned = run_query(backtest.breaking_windows_sql(r), params)
+        rows, scanned = run_query(backtest.window_rows_sql(r, breaking_only=not lifecycle.needs_state(r)), params)
         out.bytes_scanned += scanned or 0
-        for entity, start_ms, end_ms, observed, count in rows:
-            fired.append(Alert.of(r, entity, _utc(start_ms), _utc(end_ms), observed, count))
-    cooldown = Cooldown({r.name: r.cooldown_s for r in rules})
-    for a in sorted(fired, key=lambda a: (a.rule, a.entity_id, a.window_start)):
-        (out.alerts if cooldown.admit(a) else out.suppressed).append(a)
+        by_entity: dict[str, list] = defaultdict(list)
+        for entity, start, end, observed, count, first, last in rows:
+            by_entity[entity].append((int(start), int(end), float(observed), int(count), int(first), int(last)))
+        for entity, windows in sorted(by_entity.items()):
+            st, fired = {}, {}
+            remember = lambda s: fired.__setitem__("last", s)  # noqa: E731 - the cooldown's state
+            for start, end, observed, count, first, last in sorted(windows):
+                if r.kind == "absence":
+                    d = lifecycle.on_report(r, st, entity, first, last, count, fired.get("last"), remember)
+                else:
+                    d = lifecycle.on_window(r, st, entity, start, end, observed, count, fired.get("last"), remember)
+                out.alerts += d.alerts
+                out.suppressed += d.suppressed
+            if r.kind == "absence":
+                d = lifecycle.on_clock(r, st, entity, end_ms - 1, fired.get("last"), remember)
+                out.alerts += d.alerts
+                out.suppressed += d.suppressed
     return out
-
-
-def _utc(ms: int) -> datetime:
-    return datetime.fromtimestamp(int(ms) / 1000, timezone.utc)
 
 
 @contextmanager
@@ -102,15 +116,13 @@ def aws_runner(p: Pipeline):
         rows = []
         for page in client.get_paginator("get_query_results").paginate(QueryExecutionId=qid):
             rows += [[c.get("VarCharValue") for c in row["Data"]] for row in page["ResultSet"]["Rows"]]
-        typed = [(e, int(s), int(t), float(o), int(n)) for e, s, t, o, n in rows[1:]]  # row 0: the header
+        typed = [(e, int(s), int(t), float(o), int(n), int(f), int(la)) for e, s, t, o, n, f, la in rows[1:]]  # row 0: the header
         return typed, q.get("Statistics", {}).get("DataScannedInBytes", 0)
     yield run
 
 
 def _days(first: str | None, last: str | None) -> tuple[date, date]:
     """Default: the seven days up to today (the pipeline's clock)."""
-    from vigia_core import clock
-
     last_day = date.fromisoformat(last) if last else clock.now().date()
     first_day = date.fromisoformat(first) if first else last_day - timedelta(days=6)
     if first_day > last_day:
@@ -187,8 +199,9 @@ def backtest_cmd(ctx: click.Context, names: tuple[str, ...], first: str | None, 
     if details:
         for a in result.alerts:
             console.print(f"{a.window_end}  {a.alert_id}  {a.sms_text()}")
-    console.print(f"{len(result.alerts)} alerts, {len(result.suppressed)} suppressed by cooldown; "
-                  f"data scanned: {result.bytes_scanned} bytes")
+    firing = sum(1 for a in result.alerts if a.status == "firing")
+    console.print(f"{firing} alerts, {len(result.alerts) - firing} resolved, {len(result.suppressed)} suppressed "
+                  f"by cooldown; data scanned: {result.bytes_scanned} bytes")
 
 
 @rules_group.command("diff")
