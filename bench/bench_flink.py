@@ -11,6 +11,9 @@
 - flink_validation_dedup_throughput_ratio: the job's SQL (checks, dedup, routing, rules) against
   the same rules over the same source without checks and dedup (`flink_sql_unchecked_events_per_s`),
   same run, same method.
+- flink_all_kinds_vs_threshold_only: the job with the pipeline's rules plus one rule of each kind
+  that needs history (M-of-N with resolve, change, anomaly, absence: KIND_RULES), against the job
+  with the pipeline's rules alone, same run, same method.
 - flink_source_only_events_per_s, flink_sql_only_events_per_s: parts of the job alone into a
   blackhole sink, same method: where the time goes.
 - alert_latency_p99_s: live simulator -> producer (polling every second) -> Kinesis (moto) -> job
@@ -69,7 +72,23 @@ def synthetic(n: int, sensors: int = 1000, per_s: int = 5000, seed: int = 1) -> 
     return out
 
 
-def _flink_run(p: config.Pipeline, path: Path) -> tuple[float, int]:
+# One rule of each kind that needs history (issue #14), over the synthetic sensors' metrics: with the
+# pipeline's rules, the job that `flink_all_kinds_vs_threshold_only` compares with the rules alone.
+KIND_RULES = [config.Rule.model_validate(r) for r in [
+    {"name": "bench_hot_2of3", "metric": "temperature", "window": {"type": "tumble", "size_s": 60},
+     "aggregate": "max", "comparison": ">", "threshold": 90, "severity": "warning",
+     "for": {"windows": 3, "breaching": 2}, "resolve": True},
+    {"name": "bench_pressure_step", "kind": "change", "change": "difference", "metric": "pressure",
+     "window": {"type": "tumble", "size_s": 60}, "aggregate": "avg", "comparison": "<", "threshold": -30,
+     "severity": "warning"},
+    {"name": "bench_vibration_odd", "kind": "anomaly", "metric": "vibration", "window": {"type": "tumble", "size_s": 30},
+     "aggregate": "avg", "baseline": {"windows": 10, "deviations": 4, "warmup": 5}, "severity": "info"},
+    {"name": "bench_humidity_silent", "kind": "absence", "metric": "humidity", "for_s": 60, "lookback_s": 600,
+     "severity": "warning"},
+]]
+
+
+def _flink_run(p: config.Pipeline, path: Path, rule_list: list | None = None) -> tuple[float, int]:
     """Seconds from submission to the end of the bounded input, and the alerts emitted."""
     from pyflink.datastream import StreamExecutionEnvironment
 
@@ -79,7 +98,7 @@ def _flink_run(p: config.Pipeline, path: Path) -> tuple[float, int]:
     s = JobSettings(region=p.region, source_connector="filesystem", source_path=str(path), sink="collect")
     env = StreamExecutionEnvironment.get_execution_environment(job.configure(p, s))
     t = time.monotonic()
-    with job.build(env, p, s).execute_and_collect() as rows:
+    with job.build(env, p, s, rule_list).execute_and_collect() as rows:
         alerts = sum(1 for r in rows if '"kind": "alert"' in r)
     return time.monotonic() - t, alerts
 
@@ -153,6 +172,9 @@ def throughput() -> dict:
         # can be anything (one slowed small run once gave 4x the real rate).
         t_small = min(_flink_run(p, small)[0] for _ in range(3))
         t_big, flink_alerts = min(_flink_run(p, big) for _ in range(3))
+        all_kinds = rule_list + KIND_RULES  # the same method, the same files
+        t_small_kinds = min(_flink_run(p, small, all_kinds)[0] for _ in range(2))
+        t_big_kinds = min(_flink_run(p, big, all_kinds)[0] for _ in range(2))
         parts = {}  # where the time goes: the same steady-state method for parts of the job
         for what in ("source", "sql", "sql_unchecked"):
             _blackhole_run(p, small, what)
@@ -164,6 +186,7 @@ def throughput() -> dict:
     t_py = time.monotonic() - t
     expected_big = reference.evaluate(events, rule_list, p.flink.out_of_orderness_s).alerts
     flink_eps = (BIG - SMALL) / (t_big - t_small)
+    kinds_eps = (BIG - SMALL) / (t_big_kinds - t_small_kinds)
     return {"flink_rules_events_per_s": round(flink_eps), "python_rules_events_per_s": round(SMALL / t_py),
             "flink_vs_python": round(flink_eps / (SMALL / t_py), 2),
             "flink_bench_alerts_match_reference": flink_alerts == len(expected_big) > 0,
@@ -173,7 +196,10 @@ def throughput() -> dict:
             "flink_sql_only_events_per_s": round(parts["sql"]),
             # the cost of validation and dedup: the SQL part with them / without them, same run
             "flink_sql_unchecked_events_per_s": round(parts["sql_unchecked"]),
-            "flink_validation_dedup_throughput_ratio": round(parts["sql"] / parts["sql_unchecked"], 2)}
+            "flink_validation_dedup_throughput_ratio": round(parts["sql"] / parts["sql_unchecked"], 2),
+            # the pipeline's rules plus one rule of each kind that needs history, against the rules alone
+            "flink_all_kinds_events_per_s": round(kinds_eps),
+            "flink_all_kinds_vs_threshold_only": round(kinds_eps / flink_eps, 2)}
 
 
 def latency_pipeline(p: config.Pipeline) -> config.Pipeline:
