@@ -14,7 +14,9 @@ import java.time.format.DateTimeParseException;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.ToLongFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -48,16 +50,17 @@ public final class CheckRecordUdf implements UDF2<String, String, Row> {
     private final long shiftMs;
     private final long windowMs;
     private final long unknownMs;
-    private transient RecordChecks checks;
-    private transient Pattern nameTimePattern;
-    private transient DateTimeFormatter nameTimeFormatter;
+    /** Made on first use in a task (Pattern and the compiled list are not serialisable). */
+    private transient volatile Compiled compiled;
     /** The last file's window: immutable, so a race can only recompute it. */
     private transient volatile Window last;
+
+    private record Compiled(RecordChecks checks, Pattern nameTime, DateTimeFormatter nameTimeFormat) {}
 
     private record Window(String file, long earliestUs, long latestUs) {}
 
     /**
-     * @param checksJson   the checks as flink_app/validation.checks_json writes them
+     * @param checksJson   the checks as vigia_core.contract.checks.as_json writes them
      * @param outputsJson  {"field": kind, ...} in output order; kind: string, double, int, string_map
      *                     or micros (an instant's text as epoch microseconds, a Spark timestamp)
      * @param arrivalField the field holding the record's own arrival time (ingest_time)
@@ -101,24 +104,24 @@ public final class CheckRecordUdf implements UDF2<String, String, Row> {
 
     @Override
     public Row call(String line, String sourceFile) {
-        if (checks == null) {
-            checks = COMPILED.computeIfAbsent(checksJson, RecordChecks::new);
-            nameTimePattern = Pattern.compile(nameTime);
-            nameTimeFormatter = DateTimeFormatter.ofPattern(nameTimeFormat);
+        Compiled c = compiled;
+        if (c == null) {
+            c = compiled = new Compiled(COMPILED.computeIfAbsent(checksJson, RecordChecks::new),
+                    Pattern.compile(nameTime), DateTimeFormatter.ofPattern(nameTimeFormat));
         }
         Window w = last;
-        if (w == null || !java.util.Objects.equals(w.file, sourceFile)) {
-            w = last = windowOf(sourceFile);
+        if (w == null || !Objects.equals(w.file, sourceFile)) {
+            w = last = windowOf(c, sourceFile);
         }
         Window window = w;
         long[] arrivalUs = {Long.MIN_VALUE};  // worked out at most once a record
-        java.util.function.ToLongFunction<Map<String, Object>> arrival = e -> {
+        ToLongFunction<Map<String, Object>> arrival = e -> {
             if (arrivalUs[0] == Long.MIN_VALUE) {
                 arrivalUs[0] = arrivalOf(window, e);
             }
             return Math.floorDiv(arrivalUs[0], 1000);
         };
-        RecordChecks.Verdict v = checks.check(line, arrival);
+        RecordChecks.Verdict v = c.checks.check(line, arrival);
         Object[] out = new Object[3 + fields.length];
         out[0] = v.reason();
         Map<String, Object> e = v.event();
@@ -141,12 +144,12 @@ public final class CheckRecordUdf implements UDF2<String, String, Row> {
         return own == null ? w.latestUs : Math.max(w.earliestUs, Math.min(w.latestUs, own));
     }
 
-    private Window windowOf(String file) {
+    private Window windowOf(Compiled c, String file) {
         if (file != null) {
-            Matcher m = nameTimePattern.matcher(file);
+            Matcher m = c.nameTime.matcher(file);
             if (m.find()) {
                 try {
-                    long named = LocalDateTime.parse(m.group(1), nameTimeFormatter).toEpochSecond(ZoneOffset.UTC) * 1000;
+                    long named = LocalDateTime.parse(m.group(1), c.nameTimeFormat).toEpochSecond(ZoneOffset.UTC) * 1000;
                     return new Window(file, (named + shiftMs) * 1000, (named + shiftMs + windowMs) * 1000);
                 } catch (DateTimeParseException notATime) {
                     // a name of that shape with an impossible time: as far as we know it arrived now
