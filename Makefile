@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS := local,flink,spark,infra,dev
 
-.PHONY: demo test test-unit bench up down status install clean flink-connector glue-jars package-glue package-flink
+.PHONY: demo test test-unit bench up down status install clean flink-connector glue-jars glue-udf package-glue package-flink
 
 install: $(STAMP)
 
@@ -41,15 +41,29 @@ bench: $(STAMP) glue-jars flink-connector
 clean: down
 	rm -rf .local
 
-# Jars for local Spark -> S3 (s3a); Glue in AWS brings its own.
+# Vigia's JVM code is one Maven reactor (jvm/pom.xml): the record checks (jvm/checks), shaded into
+# the Glue job's jar (glue/udf) and the Flink job's jar (flink_app/connector). Each jar is rebuilt
+# only when its sources or the checks' change; JUnit runs in the build.
+JVM := mvn -q -B -Dstyle.color=never -f jvm/pom.xml
+CHECKS_SRC := jvm/pom.xml jvm/checks/pom.xml $(shell find jvm/checks/src -type f 2>/dev/null)
+
+# Jars for local Spark: s3a -> S3 (Glue in AWS brings its own) and the job's record checks.
 JARS := build/jars/hadoop-aws-3.3.4.jar build/jars/aws-java-sdk-bundle-1.12.262.jar
-glue-jars: $(JARS)
+GLUE_UDF_JAR := build/jars/vigia-glue-checks.jar
+glue-jars: $(JARS) $(GLUE_UDF_JAR)
 $(JARS) &: glue/pom.xml
 	mvn -q -B -f glue/pom.xml package -Djars.dir=$(CURDIR)/build/jars
 	touch $(JARS)
 
-# The Glue job's script and --extra-py-files zip, which the CDK app uploads.
-package-glue: $(STAMP)
+# The Glue job's JVM code: the record checks as a Spark UDF (glue/README.md), --extra-jars in AWS.
+glue-udf: $(GLUE_UDF_JAR)
+$(GLUE_UDF_JAR): $(CHECKS_SRC) glue/udf/pom.xml $(shell find glue/udf/src -type f 2>/dev/null)
+	$(JVM) -pl :vigia-glue-checks -am package
+	mkdir -p $(dir $@)
+	cp glue/udf/target/vigia-glue-checks.jar $@
+
+# The Glue job's script, --extra-py-files zip and --extra-jars jar, which the CDK app uploads.
+package-glue: $(STAMP) $(GLUE_UDF_JAR)
 	$(PY) -m glue.package
 
 # Our Kinesis table source for Flink 2.2 (flink_app/connector/README.md): one shaded jar, rebuilt
@@ -60,8 +74,8 @@ CONNECTOR_JAR := build/flink-connector/vigia-kinesis-connector.jar
 
 flink-connector: $(CONNECTOR_JAR)
 
-$(CONNECTOR_JAR): $(CONNECTOR_DIR)/pom.xml $(shell find $(CONNECTOR_DIR)/src -type f 2>/dev/null)
-	mvn -q -B -Dstyle.color=never -f $(CONNECTOR_DIR)/pom.xml package
+$(CONNECTOR_JAR): $(CHECKS_SRC) $(CONNECTOR_DIR)/pom.xml $(shell find $(CONNECTOR_DIR)/src -type f 2>/dev/null)
+	$(JVM) -pl :vigia-kinesis-connector -am package
 	mkdir -p $(dir $@)
 	cp $(CONNECTOR_DIR)/target/vigia-kinesis-connector.jar $@
 

@@ -1,7 +1,8 @@
 """The contract's checks and the gold rules (vigia_core.contract.checks) in the Flink job.
 
 The job's jar has one JVM function, `VIGIA_CHECK(line, arrival, checks)`
-(flink_app/connector/src/main/java/io/vigia/flink/validation/): it parses a record's text once and
+(flink_app/connector/src/main/java/io/vigia/flink/validation/, over the checks of jvm/checks that
+the Glue job calls too): it parses a record's text once and
 returns `ROW<reason, event_ms, event_id, source, entity_id, metric, value>`, where `reason` is
 the code of the first failing check (NULL for a valid event) and the other fields are set only for
 a valid event. `checks` is the check list of vigia_core.contract.checks as JSON, written here: the
@@ -14,23 +15,13 @@ text once per function call, ~25 times a record, and ran at ~2,400 events/s (doc
 
 from __future__ import annotations
 
-import json
-
 from flink_app.rules import sql_literal
-from vigia_core.contract.checks import Limits, checks
+from vigia_core.contract.checks import Limits, as_json
 
 FUNCTION = "VIGIA_CHECK"
 FUNCTION_CLASS = "io.vigia.flink.validation.CheckRecord"
 
 
-def checks_json(limits: Limits) -> str:
-    """The checks in list order and the declared metrics, as the JVM function reads them."""
-    return json.dumps({
-        "checks": [{"code": c.code, "field": c.field, "test": c.test, "arg": c.arg} for c in checks(limits)],
-        "metrics": {m: {"unit": s.unit, "min": s.min, "max": s.max} for m, s in sorted(limits.metrics.items())},
-    }, separators=(",", ":"))
-
-
 def check_sql(limits: Limits, line: str, arrival: str) -> str:
     """The verdict row of the record `line` that arrived at `arrival` (SQL expressions)."""
-    return f"{FUNCTION}({line}, {arrival}, {sql_literal(checks_json(limits))})"
+    return f"{FUNCTION}({line}, {arrival}, {sql_literal(as_json(limits))})"

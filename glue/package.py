@@ -1,5 +1,6 @@
-"""`make package-glue`: the job script and the zip of the Python modules it imports (the CDK app
-uploads both; it also writes the deployed pipeline definition the job reads from --pipeline_uri)."""
+"""`make package-glue`: the job script, the zip of the Python modules it imports and the jar of its
+JVM code (the CDK app uploads all three: --extra-py-files, --extra-jars; it also writes the deployed
+pipeline definition the job reads from --pipeline_uri)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ OUT = ROOT / "build" / "glue"
 # What raw_to_gold.py imports at run time in Glue: the shared core (config, clock, the contract with
 # the checks the validation is compiled from), shipped whole, and the job's modules.
 CORE = "vigia_core"
+# The record checks as a Spark UDF (glue/udf), built by `make glue-udf` (a prerequisite of package-glue).
+JAR = ROOT / "build" / "jars" / "vigia-glue-checks.jar"
 MODULES = ["glue/__init__.py", "glue/transforms.py", "glue/validation.py", "glue/bookmark.py", "glue/catalog.py"]
 
 
@@ -29,7 +32,11 @@ def build() -> list[Path]:
     with zipfile.ZipFile(libs, "w", zipfile.ZIP_DEFLATED) as z:
         for m in core_files() + MODULES:
             z.write(ROOT / m, m)
-    return [script, libs]
+    if not JAR.exists():
+        raise SystemExit(f"missing {JAR}: run `make glue-udf`")
+    jar = OUT / JAR.name
+    shutil.copyfile(JAR, jar)
+    return [script, libs, jar]
 
 
 if __name__ == "__main__":

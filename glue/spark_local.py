@@ -1,7 +1,8 @@
 """A local SparkSession that reaches the moto S3 endpoint through s3a, like Glue reaches S3.
 
 The jars (hadoop-aws matching pyspark's bundled Hadoop 3.3.4 and the AWS SDK bundle) come from
-Maven via `make glue-jars` (glue/pom.xml) into build/jars/.
+Maven via `make glue-jars` (glue/pom.xml) into build/jars/, beside the job's own jar with the record
+checks (`vigia-glue-checks.jar`, glue/udf), which Glue in AWS gets as `--extra-jars`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pyspark.sql import SparkSession
 
 ROOT = Path(__file__).resolve().parent.parent
 JARS_DIR = ROOT / "build" / "jars"
-JARS = ("hadoop-aws-3.3.4.jar", "aws-java-sdk-bundle-1.12.262.jar")
+JARS = ("hadoop-aws-3.3.4.jar", "aws-java-sdk-bundle-1.12.262.jar", "vigia-glue-checks.jar")
 DRIVER_MEMORY = "3g"
 
 

@@ -29,8 +29,6 @@ _SPARK_TYPES = {
     "map<string,string>": T.MapType(T.StringType(), T.StringType()),
 }
 P95 = 0.95
-# The time Firehose puts in an object's name: the arrival of the object's oldest record (UTC, seconds).
-_OBJECT_TIME = r"-(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})-[0-9a-fA-F-]{36}[^/]*$"
 
 
 def event_schema() -> T.StructType:
@@ -38,44 +36,45 @@ def event_schema() -> T.StructType:
     return T.StructType([T.StructField(c.name, _SPARK_TYPES[c.type], not c.required) for c in contract.columns()])
 
 
-def arrival_window(source_file: Column, now: datetime, buffer_interval_s: int) -> tuple[Column, Column]:
-    """Earliest and latest arrival on the stream of a record read from `source_file`.
-
-    A Firehose object's name carries the arrival of its oldest record, and the buffer holds records
-    for at most `buffer_interval_s`: every record of the object arrived in that window (the record's
-    own `ingest_time` is clamped into it). A file without that name arrived, as far as we know, `now`.
-    """
-    stamp = F.regexp_extract(source_file, _OBJECT_TIME, 1)
-    # The service stamps the wall clock; the pipeline's clock may be moved (tests: vigia_core.clock.shifted).
-    shift = F.make_interval(secs=F.lit(clock.offset().total_seconds()))
-    oldest = F.to_timestamp(stamp, "yyyy-MM-dd-HH-mm-ss") + shift
-    known = stamp != ""
-    # +1 s: the name's time is truncated to the second.
-    latest = oldest + F.make_interval(secs=F.lit(buffer_interval_s + 1))
-    return (F.when(known, oldest).otherwise(F.lit(now)), F.when(known, latest).otherwise(F.lit(now)))
-
-
 def validate(raw: DataFrame, limits: Limits, now: datetime, buffer_interval_s: int) -> DataFrame:
     """`raw` (`line`, `source_file`) with `reason_code`/`reason` (null when valid), the typed envelope
-    and `arrival_dt`, the day the record arrived (its quarantine partition)."""
-    window = arrival_window(F.col("source_file"), now, buffer_interval_s)
-    out = validation.checked(raw, limits, window)
-    arrival = F.greatest(window[0], F.least(window[1], F.col("ingest_time")))
-    return out.withColumn("arrival_dt", F.date_format(arrival, "yyyy-MM-dd"))
+    and `arrival_dt`, the day the record arrived (its quarantine partition).
+
+    The arrival: the record's `ingest_time` clamped into the window its Firehose object's name gives
+    (validation.Arrival), worked out by the JVM once per file: as Spark expressions (a regular
+    expression and a time parse) once per record, it cost twice as much as the checks themselves."""
+    arrival = validation.Arrival(now, buffer_interval_s, clock.offset().total_seconds())
+    out = validation.checked(raw, limits, arrival)
+    return out.withColumn("arrival_dt", day(F.col("arrival"))).drop("arrival")
+
+
+def day(ts: Column) -> Column:
+    """The UTC day of a timestamp as `yyyy-MM-dd` (the session zone is UTC); a date's text is
+    cheaper to make than `date_format`'s."""
+    return F.to_date(ts).cast("string")
 
 
 def to_gold_events(valid: DataFrame) -> DataFrame:
     """Typed gold rows in contract column order, plus the `dt` partition from the event's own time."""
     names = [c.name for c in contract.columns()]
-    return valid.select(*names).withColumn("dt", F.date_format("event_time", "yyyy-MM-dd"))
+    return valid.select(*names).withColumn("dt", day(F.col("event_time")))
 
 
 def first_per_event_id(valid: DataFrame) -> DataFrame:
-    """One row per event_id: the first ingested (ties broken by file and text, so reruns agree).
-    The sort carries the hash of the record's text (`_text`), not the text."""
-    w = Window.partitionBy("event_id").orderBy("ingest_time", "source_file", "_text")
-    slim = valid.select(*(c.name for c in contract.columns()), "source_file", "_text")
-    return slim.withColumn("_n", F.row_number().over(w)).where("_n = 1").drop("_n", "_text")
+    """One row per event_id: the first ingested (ties broken by the file and the text, so reruns
+    agree). The sort carries their hashes (`_file`, `_text`), not the texts.
+
+    Almost every event_id of a batch occurs once: only the copies of repeated ids are shuffled and
+    sorted (finding them shuffles the ids alone, partially aggregated); the other rows stay where
+    they are. Sorting every row by event_id was the transform's largest cost after validation."""
+    cols = [c.name for c in contract.columns()]
+    slim = valid.select(*cols, "_file", "_text")
+    repeated = F.broadcast(slim.groupBy("event_id").count().where("count > 1").select(F.col("event_id").alias("_id")))
+    once = slim.join(repeated, F.col("event_id") == F.col("_id"), "left_anti")
+    w = Window.partitionBy("event_id").orderBy("ingest_time", "_file", "_text")
+    copies = (slim.join(repeated, F.col("event_id") == F.col("_id"), "left_semi")
+              .withColumn("_n", F.row_number().over(w)).where("_n = 1"))
+    return once.select(*cols).unionByName(copies.select(*cols))
 
 
 def new_rows(batch: DataFrame, existing: DataFrame | None, *keys: str) -> DataFrame:
@@ -127,12 +126,16 @@ def split(checked: DataFrame, now: datetime, stored_event_ids: StoredKeys, store
     events fall in (an event_id names one reading, so its copies carry the same event time), and
     the quarantine `record_id`s of the days the batch's invalid records arrived.
     """
-    # Cached once validated; a valid record's text is needed only as its hash (first_per_event_id).
-    checked = checked.select(*(c for c in checked.columns if c != "line"), F.xxhash64("line").alias("_text"),
-                             F.when(F.col("reason_code").isNotNull(), F.col("line")).alias("line")).cache()
+    # Cached once validated. A valid record's text and file name are needed only as hashes
+    # (first_per_event_id): building the cache of every record's file name cost as much as the checks.
+    invalid_only = F.col("reason_code").isNotNull()
+    checked = checked.select(*(c for c in checked.columns if c not in ("line", "source_file")),
+                             F.xxhash64("line").alias("_text"), F.xxhash64("source_file").alias("_file"),
+                             F.when(invalid_only, F.col("line")).alias("line"),
+                             F.when(invalid_only, F.col("source_file")).alias("source_file")).cache()
     valid, invalid = checked.where("reason_code IS NULL"), checked.where("reason_code IS NOT NULL")
     distinct_invalid = quarantine_rows(invalid, now).cache()
-    event_days = days(valid.select(F.date_format("event_time", "yyyy-MM-dd").alias("dt")))
+    event_days = days(valid.select(day(F.col("event_time")).alias("dt")))
     # Materialised now, with their lineage cut: the caller appends them to the very tables they were
     # compared with, and a recomputation after that would find nothing new.
     gold = new_rows(to_gold_events(first_per_event_id(valid)), stored_event_ids(event_days),

@@ -1,185 +1,110 @@
-"""The contract checks and gold rules of `vigia_core.contract.checks`, compiled to Spark column expressions.
+"""The contract checks and gold rules of `vigia_core.contract.checks`, evaluated in the Glue job.
 
-The same list the Flink job compiles to SQL, evaluated here in the JVM (no Python UDF): the first
-failing check gives a record's `reason_code`, exactly as `checks.first_failure` does in Python.
-How a JSON text is inspected without a per-row Python parser:
-- two `from_json` parses per record, both Jackson in the JVM: the record wrapped as `[record]` into
-  an array of `map<string,string>` (which keys are present, JSON nulls, and the text of every
-  top-level value: a string's content, any other value's compact JSON) and wrapped as
-  `{"r":record}` into the typed fields (numbers as double, objects as map). Together the two
-  wrappers reject trailing content after the value (`{...} {}`, `{...}]`, `{...}}`);
-- a value the contract wants as a string is a JSON string unless its text looks like a number, a
-  boolean, an object or an array AND a typed parse of that kind succeeds; these extra parses run
-  only for the rare rows that look suspicious (CASE WHEN evaluates its branches lazily);
-- attribute values are all non-null JSON strings when the map written back as JSON (`to_json`)
-  equals the compact JSON Jackson kept of the object and holds no null;
-- the bytes are UTF-8 when decoding them changes nothing; an instant is the string cast to a
-  timestamp (null for an impossible date or time; year 0 is refused apart).
-Spark's parser leniencies that JSON does not allow (NaN/Infinity literals, single quotes) are off.
-Per-row intermediate values live in one struct column so that Spark computes each once.
+One Java function decides: `io.vigia.glue.CheckRecordUdf` (glue/udf, in the job's jar
+`vigia-glue-checks.jar`) wraps `io.vigia.checks.RecordChecks` (jvm/checks), the very class the
+Flink job's `VIGIA_CHECK` calls. It reads each record once (strict JSON as Python's `json.loads`
+reads it) and runs the check list that `checks.as_json` writes: the first failing check is the
+record's `reason_code`, the same code `checks.first_failure` gives in Python. No Python UDF, and no
+Spark JSON functions: the Spark expressions this replaced parsed every record twice with
+`from_json` and evaluated ~60 column expressions a record (docs/benchmarks.md, issue #13).
+
+The arrival the age rules measure against is the record's `ingest_time` clamped into the window its
+Firehose object was delivered in (`Arrival`, worked out by the UDF once per file); the reason is
+composed here, bounded: `field: why (got "a short prefix", its length)`.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from vigia_core import contract
 from vigia_core.contract import checks as C
 
-JSON_OPTIONS = {"allowNonNumericNumbers": "false", "allowSingleQuotes": "false", "mode": "PERMISSIVE"}
+UDF_CLASS = "io.vigia.glue.CheckRecordUdf"
+JAR = "vigia-glue-checks.jar"  # built by `make glue-udf` (glue/udf), the job's --extra-jars in AWS
+ARRIVAL_FIELD = "ingest_time"  # the record's own arrival time, clamped into its file's delivery window
 DETAIL_CHARS = 32  # a reason quotes at most this much of the offending value, and gives its length
-_STRING_MAP = T.MapType(T.StringType(), T.StringType())
-_SPARK = {"number": T.DoubleType(), "object": _STRING_MAP}
-_LOOKS = {  # the compact JSON text of a non-string value, per JSON kind, and the type that parses it
-    "number": (r'-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|"-?Infinity"', T.DoubleType()),
-    "boolean": (r"true|false", T.BooleanType()),
-    "object": (r"\{.*\}", _STRING_MAP),
-    "array": (r"\[.*\]", T.ArrayType(T.StringType())),
-}
-_FIRST_CHARS = list('-0123456789tf{["')  # a cheap test before the regular expression
-_ANY_LOOK = "(?s)^(?:" + "|".join(r for r, _ in _LOOKS.values()) + ")$"
-_NULL_VALUE = r'(?<!\\)(?:\\\\)*":null[,}]'  # an unescaped `":null` in compact JSON: a null value
-_NON_STRING_VALUE = r'":[^"]'  # compact JSON with a value that is not a string (or a false alarm)
-_JSON_CHAR = r'(?:[^"\\]|\\u[0-9a-fA-F]{4}|\\.)'  # one character of a JSON string's text
-INF = float("inf")
+# How the UDF hands back each contract column type (timestamps as epoch microseconds: casting their
+# text in Spark cost more than the Java parse).
+_KINDS = {"string": ("string", T.StringType()), "timestamp": ("micros", T.LongType()),
+          "double": ("double", T.DoubleType()), "int": ("int", T.IntegerType()),
+          "map<string,string>": ("string_map", T.MapType(T.StringType(), T.StringType()))}
 
 
-def _typed(fields: dict[str, T.DataType]) -> T.StructType:
-    return T.StructType([T.StructField("r", T.StructType([T.StructField(n, t) for n, t in fields.items()]))])
+# The time Firehose puts in an object's name: the arrival of the object's oldest record (UTC, seconds).
+OBJECT_TIME = r"-(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})-[0-9a-fA-F-]{36}[^/]*$"
+OBJECT_TIME_FORMAT = "yyyy-MM-dd-HH-mm-ss"
 
 
-def _as_object(line: Column) -> Column:
-    return F.concat(F.lit('{"r":'), line, F.lit("}"))
+@dataclass(frozen=True)
+class Arrival:
+    """When a record read from a file reached the stream, as far as the batch path can know.
+
+    A Firehose object's name carries the arrival of its oldest record, and the buffer holds records
+    for at most `buffer_interval_s`: every record of the object arrived in [that time, that time +
+    the interval + 1 s (the name's time is truncated to the second)], and the record's own
+    `ingest_time` is clamped into it. A file without that name arrived, as far as we know, at
+    `unknown` (the run's time). `shift_s`: the service stamps the wall clock, the pipeline's clock
+    may be moved (vigia_core.clock.offset).
+    """
+    unknown: datetime
+    buffer_interval_s: int
+    shift_s: float = 0.0
+
+    def as_json(self) -> str:
+        return json.dumps({"name_time": OBJECT_TIME, "name_time_format": OBJECT_TIME_FORMAT,
+                           "shift_ms": round(self.shift_s * 1000), "window_ms": (self.buffer_interval_s + 1) * 1000,
+                           "unknown_ms": round(self.unknown.timestamp() * 1000)})
 
 
-def _as_array(line: Column) -> Column:
-    return F.concat(F.lit("["), line, F.lit("]"))
+def register(spark: SparkSession, limits: C.Limits, arrival: Arrival) -> str:
+    """Register the checks of `limits` as a Java UDF in `spark`; returns its name (one per check
+    list and arrival rule)."""
+    columns = contract.columns()
+    spec, rule = C.as_json(limits), arrival.as_json()
+    outputs = json.dumps({c.name: _KINDS[c.type][0] for c in columns})
+    returns = T.StructType([T.StructField("reason_code", T.StringType()), T.StructField("offending", T.StringType()),
+                            T.StructField("arrival", T.LongType()),
+                            *(T.StructField(c.name, _KINDS[c.type][1]) for c in columns)])
+    name = "vigia_check_" + hashlib.sha256((spec + outputs + rule).encode()).hexdigest()[:12]
+    jvm, js = spark.sparkContext._jvm, spark._jsparkSession
+    try:
+        udf = getattr(jvm, UDF_CLASS)(spec, outputs, ARRIVAL_FIELD, rule)
+    except TypeError as e:  # py4j: the class is not on the classpath (a JavaPackage is not callable)
+        raise RuntimeError(f"{UDF_CLASS} is not on the Spark classpath: add {JAR} (`make glue-udf`)") from e
+    js.udf().register(name, udf, js.parseDataType(returns.json()))
+    return name
 
 
-def declared_types(cs: tuple[C.Check, ...]) -> dict[str, str]:
-    """Field -> the JSON type the contract wants ("number" for a `const` too), in check order."""
-    out = {c.field: c.arg for c in cs if c.test == "type"}
-    out.update({c.field: "number" for c in cs if c.test == "const"})
-    return out
-
-
-def checked(raw: DataFrame, limits: C.Limits, arrival_window: tuple[Column, Column]) -> DataFrame:
-    """`raw` (with `line`) plus `reason_code`, `reason` (both null when valid) and the typed envelope.
-
-    The age and future-skew rules are measured against the record's arrival: its `ingest_time`
-    clamped to `arrival_window` (earliest, latest: timestamp columns; equal when it is known).
+def checked(raw: DataFrame, limits: C.Limits, arrival: Arrival) -> DataFrame:
+    """`raw` (`line`, optionally `source_file`) plus `reason_code`, `reason` (both null when valid),
+    `arrival` (timestamp: what the age and future-skew rules measured against) and the typed envelope.
     """
     cs = C.checks(limits)
-    types = declared_types(cs)
-    strings = [f for f, t in types.items() if t == "string"]
-    line = F.col("line")
-    parsed = raw.select("*", F.from_json(_as_array(line), T.ArrayType(_STRING_MAP), JSON_OPTIONS).alias("_m"),
-                        F.from_json(_as_object(line), _typed({f: _SPARK[t] for f, t in types.items() if t != "string"}),
-                                    JSON_OPTIONS).r.alias("_t"))
-    m, m0 = F.col("_m"), F.col("_m")[0]
-    looks = {f: F.substring(m0[f], 1, 1).isin(_FIRST_CHARS) & m0[f].rlike(_ANY_LOOK) for f in strings}
-    per_row = {f"text_{f}": m0[f] for f in types}
-    per_row.update({f"has_{f}": F.map_contains_key(m0, f) for f in types})
-    per_row.update({f"looks_{f}": F.coalesce(looks[f], F.lit(False)) for f in strings})
-    per_row.update({f"ts_{f}": m0[f].cast("timestamp") for f in C.TIME_FIELDS})
-    per_row["keys"] = F.map_keys(m0)
-    per_row["one_object"] = m.isNotNull() & (F.size(m) == 1) & m0.isNotNull()
-    per_row["json_null"] = m.isNotNull() & (F.size(m) == 1) & m0.isNull()
-    # Spark decodes the raw text as UTF-8 with replacement: U+FFFD is what is left of bytes that were
-    # not UTF-8, the same rule as the checks' Python evaluation and the Flink job.
-    per_row["utf8"] = F.instr(line, "\ufffd") == 0
-    df = parsed.select("*", F.struct(*(c.alias(n) for n, c in per_row.items())).alias("_r"))
-
-    r, typed = (lambda name: F.col("_r")[name]), F.col("_t")
-    suspicious = F.lit(False)
-    for f in strings:
-        suspicious = suspicious | r(f"looks_{f}")
-    # Parsed only for rows that need them: a string field that may be another kind, a non-object.
-    lazy = {f"_k_{kind}": F.when(suspicious, F.from_json(_as_object(line), _typed({f: typ for f in strings}),
-                                                         JSON_OPTIONS).r)
-            for kind, (_, typ) in _LOOKS.items()}
-    lazy["_other"] = F.when(m.isNull(), F.struct(
-        F.size(F.from_json(_as_array(line), T.ArrayType(T.StringType()), JSON_OPTIONS)).alias("n"),
-        F.from_json(_as_object(line), "r string", JSON_OPTIONS).r.alias("v")))
-    df = df.select("*", *(c.alias(n) for n, c in lazy.items()))
-
-    def is_string(f: str) -> Column:
-        other = F.lit(False)
-        for kind, (regex, _) in _LOOKS.items():
-            other = other | (r(f"text_{f}").rlike(f"(?s)^(?:{regex})$") & F.col(f"_k_{kind}")[f].isNotNull())
-        return r(f"text_{f}").isNotNull() & ~(r(f"looks_{f}") & other)
-
-    def lookup(attr: str) -> Column:
-        pairs = [x for n, s in sorted(limits.metrics.items()) for x in (F.lit(n), F.lit(getattr(s, attr)))]
-        return F.create_map(*pairs)[r("text_metric")] if pairs else F.lit(None)
-
-    lo, hi = arrival_window
-    arrival_ms = F.unix_millis(F.greatest(lo, F.least(hi, r("ts_ingest_time"))))
-
-    def passes(c: C.Check) -> Column:
-        f, t, a = c.field, c.test, c.arg
-        if t == "json":
-            valid_object = r("one_object") & typed.isNotNull()
-            other_value = m.isNull() & (F.col("_other.n") == 1) & F.col("_other.v").isNotNull()
-            return r("utf8") & (valid_object | r("json_null") | other_value)
-        if t == "object":
-            return r("one_object")
-        if t == "additional_properties":
-            return F.size(F.array_except(r("keys"), F.array(*map(F.lit, a)))) == 0
-        if t == "required":
-            return r(f"has_{f}")
-        v = r(f"text_{f}")
-        if t == "type":
-            ok = is_string(f) if a == "string" else typed[f].isNotNull()
-        elif t == "const":
-            ok = typed[f] == float(a)
-        elif t == "finite":
-            ok = ~F.isnan(typed[f]) & (F.abs(typed[f]) != INF)
-        elif t == "min_length":
-            ok = F.length(v) >= a
-        elif t == "max_length":
-            ok = F.length(v) <= a
-        elif t == "pattern":
-            ok = v.rlike(f"^(?:{a})\\z")
-        elif t == "format":
-            ok = r(f"ts_{f}").isNotNull() & (F.substring(v, 1, 4) != "0000")
-        elif t == "values_type":  # `v` is the object's compact JSON; to_json quotes every value
-            ok = ~v.rlike(_NON_STRING_VALUE) | ((F.to_json(typed[f]) == v) & ~v.rlike(_NULL_VALUE))
-        elif t == "values_max_length":  # no value longer than `a` characters (an escape is one)
-            ok = (F.length(v) <= a) | ~v.rlike(f'":"{_JSON_CHAR}{{{a + 1}}}')
-        elif t == "declared":
-            ok = v.isin(list(a)) if a else F.lit(False)
-        elif t == "unit":
-            ok = v == lookup("unit")
-        elif t == "range":
-            ok = (typed[f] >= lookup("min")) & (typed[f] <= lookup("max"))
-        elif t == "too_old":  # passes when event_time >= arrival - max age
-            ok = F.unix_millis(r(f"ts_{f}")) >= arrival_ms - a * 1000
-        elif t == "in_future":  # passes when event_time <= arrival + skew
-            ok = F.unix_millis(r(f"ts_{f}")) <= arrival_ms + a * 1000
-        else:
-            raise ValueError(f"no Spark compilation for test {t!r} of check {c.code}")
-        return ~r(f"has_{f}") | ok
-
-    # One flat CASE WHEN NOT c1 THEN code1 WHEN NOT c2 THEN code2 ... (the first failure wins);
-    # nested CASEs generate deeply nested code that takes several times longer to compile.
-    branches = [(~F.coalesce(passes(c), F.lit(False)), F.lit(c.code)) for c in cs]
-    code = F.when(*branches[0])
-    for condition, value in branches[1:]:
-        code = code.when(condition, value)
-    consts = {c.field for c in cs if c.test == "const"}
-    envelope = [r(f"ts_{f}").alias(f) if f in C.TIME_FIELDS else typed[f].cast("int").alias(f) if f in consts
-                else typed[f].alias(f) if types[f] != "string" else r(f"text_{f}").alias(f) for f in types]
-    out = df.select(*raw.columns, code.alias("reason_code"), m0.alias("_m0"), *envelope)
-    return out.withColumn("reason", _reason(cs, F.col("_m0"))).drop("_m0")
+    source_file = F.col("source_file") if "source_file" in raw.columns else F.lit(None).cast("string")
+    verdict = F.call_udf(register(raw.sparkSession, limits, arrival), F.col("line"), source_file)
+    # One struct column, read field by field below: Spark calls the function once a record.
+    df = raw.select("*", verdict.alias("_v"))
+    v = F.col("_v")
+    envelope = [F.timestamp_micros(v[c.name]).alias(c.name) if c.type == "timestamp" else v[c.name].alias(c.name)
+                for c in contract.columns()]
+    out = df.select(*raw.columns, v.reason_code.alias("reason_code"), v.offending.alias("_offending"),
+                    F.timestamp_micros(v.arrival).alias("arrival"), *envelope)
+    return out.withColumn("reason", _reason(cs, F.col("_offending"))).drop("_offending")
 
 
-def _reason(cs: tuple[C.Check, ...], top_level: Column) -> Column:
+def _reason(cs: tuple[C.Check, ...], offending_field: Column) -> Column:
     """`field: why (got "a short prefix", its length)`: bounded, whatever the size of the value."""
     reasons = F.create_map(*(x for c in cs for x in (F.lit(c.code), F.lit(c.reason))))
     field = F.substring_index("reason_code", ".", 1)
-    offending = F.when(field == "record", F.col("line")).otherwise(top_level[field])
+    offending = F.when(field == "record", F.col("line")).otherwise(offending_field)
     detail = F.when(offending.isNotNull(), F.format_string(
         ' (got "%s", %d chars)', F.substring(offending, 1, DETAIL_CHARS), F.length(offending)))
     return F.when(F.col("reason_code").isNotNull(),

@@ -28,6 +28,7 @@ class Artifacts:
     flink_run_options: Path  # JSON: the kinesis.analytics.flink.run.options property group (or its map)
     glue_script: Path        # Glue job entry script
     glue_libs: Path          # zip for --extra-py-files
+    glue_jar: Path           # the job's JVM code (the record checks as a Spark UDF) for --extra-jars
     queries_dir: Path        # athena/queries/*.sql, each becomes a named query
 
     @classmethod
@@ -39,6 +40,7 @@ class Artifacts:
             flink_run_options=build / "flink" / "run-options.json",
             glue_script=build / "glue" / "raw_to_gold.py",
             glue_libs=build / "glue" / "vigia_glue_libs.zip",
+            glue_jar=build / "glue" / "vigia-glue-checks.jar",
             queries_dir=root / "athena" / "queries",
         )
 
@@ -49,6 +51,7 @@ class Artifacts:
             self.flink_run_options: "package-flink",
             self.glue_script: "package-glue",
             self.glue_libs: "package-glue",
+            self.glue_jar: "package-glue",
         }
         missing = [f"{path} (make {target})" for path, target in targets.items() if not path.exists()]
         if missing:

@@ -103,9 +103,11 @@ def build(scope: Construct, p: Pipeline, art: Artifacts, raw: s3.IBucket, gold: 
     roles: dict[str, iam.Role] = {}
     script = assets.Asset(scope, "GlueScript", path=str(art.glue_script))
     libs = assets.Asset(scope, "GlueLibs", path=str(art.glue_libs))
+    jar = assets.Asset(scope, "GlueJar", path=str(art.glue_jar))  # the record checks (glue/udf)
     etl_role = roles["etl"] = _glue_role(scope, "GlueEtlRole", "Glue ETL: read raw, write gold, update the catalog", key)
     allow(etl_role, ["s3:GetObject"], [script.bucket.arn_for_objects(script.s3_object_key),
                                        libs.bucket.arn_for_objects(libs.s3_object_key),
+                                       jar.bucket.arn_for_objects(jar.s3_object_key),
                                        artifacts.arn_for_objects(definition.KEY)])
     raw_prefix = static_prefix(p.firehose.prefix)  # what Firehose delivers; never rejects/, late/, errors/
     allow(etl_role, ["s3:ListBucket"], [raw.bucket_arn])
@@ -140,6 +142,7 @@ def build(scope: Construct, p: Pipeline, art: Artifacts, raw: s3.IBucket, gold: 
         default_arguments={
             "--job-bookmark-option": "job-bookmark-enable",
             "--extra-py-files": libs.s3_object_url,
+            "--extra-jars": jar.s3_object_url,  # glue.validation calls its Java UDF
             "--additional-python-modules": ",".join(python_modules()),
             "--TempDir": f"s3://{artifacts.bucket_name}/{TEMP_PREFIX}",
             "--enable-metrics": "true",

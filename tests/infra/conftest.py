@@ -67,12 +67,14 @@ def placeholder_artifacts(root: Path):
     (root / "run-options.json").write_text(json.dumps(  # the format flink_app/package.py writes
         {"PropertyGroupId": "kinesis.analytics.flink.run.options", "PropertyMap": RUN_OPTIONS}))
     (root / "raw_to_gold.py").write_text("print('placeholder')\n")
+    with zipfile.ZipFile(root / "checks.jar", "w") as z:
+        z.writestr("placeholder.txt", "test")
     (root / "queries").mkdir()
     for name, sql in QUERIES.items():
         (root / "queries" / f"{name}.sql").write_text(sql + "\n")
     return Artifacts(producer_dir=root / "producer", flink_zip=root / "flink.zip",
                      flink_run_options=root / "run-options.json", glue_script=root / "raw_to_gold.py",
-                     glue_libs=root / "libs.zip", queries_dir=root / "queries")
+                     glue_libs=root / "libs.zip", glue_jar=root / "checks.jar", queries_dir=root / "queries")
 
 
 @pytest.fixture(scope="session")

@@ -245,3 +245,14 @@ def test_destroy_removes_everything_by_default(synth):
     assert kept == {}
     for g in synth.resources("AWS::Logs::LogGroup").values():
         assert g["Properties"]["RetentionInDays"] == synth.pipeline.deploy.log_retention_days
+
+
+def test_the_etl_gets_its_jar_and_may_read_only_that_object_of_the_asset_bucket(synth):
+    """glue.validation calls the record checks as a Java UDF: the job's --extra-jars is the uploaded
+    jar (`make package-glue`), and the ETL role may read that object, like its script and libs."""
+    args = synth.one("AWS::Glue::Job")["DefaultArguments"]
+    [jar_key] = re.findall(r"[0-9a-f]{64}\.jar", json.dumps(args["--extra-jars"]))
+    reads = [json.dumps(st["Resource"]) for st in synth.role_statements(_role_id(synth, "Glue ETL"))
+             if "s3:GetObject" in _as_list(st["Action"])]
+    assert any(jar_key in r for r in reads), reads
+    assert jar_key not in json.dumps(args["--extra-py-files"])

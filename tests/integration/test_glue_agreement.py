@@ -39,8 +39,8 @@ def test_spark_verdicts_equal_the_contract_on_adversarial_records(spark):
     assert len(records) > 300
     df = spark.createDataFrame([(i, bytearray(r)) for i, (_, r) in enumerate(records)], "i int, b binary")
     raw = df.select("i", F.col("b").cast("string").alias("line"))  # the bytes as the text reader keeps them
-    at = F.lit(adv.ARRIVAL)
-    got = {r.i: r.reason_code for r in validation.checked(raw, LIMITS, (at, at)).select("i", "reason_code").collect()}
+    at = validation.Arrival(adv.ARRIVAL, P.firehose.buffering.interval_s)  # no Firehose file: arrived at ARRIVAL
+    got = {r.i: r.reason_code for r in validation.checked(raw, LIMITS, at).select("i", "reason_code").collect()}
 
     expected = {}
     for i, (_, record) in enumerate(records):

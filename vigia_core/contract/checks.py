@@ -47,6 +47,8 @@ API
 `record` is the bytes (or text) as read from the stream; gold rules only with `limits` (then
 `arrival`, an aware datetime, is required).
 `event_ms(text)` an instant's text as epoch milliseconds (sub-millisecond digits dropped).
+`as_json(limits)` the checks and the declared metrics as JSON, as the JVM runtime reads them
+(`io.vigia.checks.RecordChecks` in jvm/checks, called by the Flink job and the Glue job alike).
 
 This module imports nothing of the project except `vigia_core.config` types.
 """
@@ -153,6 +155,14 @@ def gold_checks(limits: Limits) -> tuple[Check, ...]:
 
 def checks(limits: Limits | None = None) -> tuple[Check, ...]:
     return contract_checks() + (gold_checks(limits) if limits is not None else ())
+
+
+def as_json(limits: Limits) -> str:
+    """The checks in list order and the declared metrics, as the JVM runtime reads them."""
+    return json.dumps({
+        "checks": [{"code": c.code, "field": c.field, "test": c.test, "arg": c.arg} for c in checks(limits)],
+        "metrics": {m: {"unit": s.unit, "min": s.min, "max": s.max} for m, s in sorted(limits.metrics.items())},
+    }, separators=(",", ":"))
 
 
 # --- the Python evaluation ---------------------------------------------------------------------

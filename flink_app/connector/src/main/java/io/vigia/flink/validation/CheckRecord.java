@@ -1,5 +1,7 @@
 package io.vigia.flink.validation;
 
+import io.vigia.checks.Json;
+import io.vigia.checks.RecordChecks;
 import org.apache.flink.table.annotation.DataTypeHint;
 import org.apache.flink.table.data.GenericRowData;
 import org.apache.flink.table.data.RowData;
@@ -17,7 +19,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code ROW<reason, event_ms, event_id, source, entity_id, metric, value>} (event_ms: the event
  * time in epoch milliseconds). {@code reason} is the
  * code of the first failing check (NULL for a valid event); the other fields are NULL unless the
- * event is valid. {@code checks} is the JSON that flink_app/validation.py writes (a constant).
+ * event is valid. {@code checks} is the JSON that flink_app/validation.py writes (a constant);
+ * the checks themselves are jvm/checks ({@link RecordChecks}), shared with the Glue job's Spark UDF.
  *
  * <p>The function says it is not deterministic, though it is: the planner then keeps the verdict
  * row as one column instead of inlining a call per field read (the routing read 17 fields of it,

@@ -1,4 +1,4 @@
-package io.vigia.flink.validation;
+package io.vigia.checks;
 
 import org.junit.jupiter.api.Test;
 

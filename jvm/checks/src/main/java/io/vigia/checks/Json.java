@@ -1,11 +1,13 @@
-package io.vigia.flink.validation;
+package io.vigia.checks;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 
 import java.io.IOException;
+import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,16 +19,19 @@ import java.util.Map;
  * last of duplicate keys wins, a text must be one value with nothing but whitespace after it, and
  * an integer of more than 4,300 digits is refused (CPython's int limit). Values: String,
  * {@link Num}, Boolean, {@link #NULL}, Map (insertion order), List.
+ *
+ * <p>Runtime-neutral (no Flink, no Spark): the Flink job's function and the Glue job's Spark UDF both
+ * shade this module, with jackson-core relocated.
  */
-final class Json {
+public final class Json {
     /** A JSON number as written: its type (integer or not) and its value as a double. */
-    record Num(String text, double value) {}
+    public record Num(String text, double value) {}
 
-    static final Object NULL = new Object() {
+    public static final Object NULL = new Object() {
         @Override public String toString() { return "null"; }
     };
 
-    static final class NotJson extends Exception {
+    public static final class NotJson extends Exception {
         NotJson(String why) { super(why, null, false, false); }
     }
 
@@ -38,7 +43,7 @@ final class Json {
 
     private Json() {}
 
-    static Object parse(String text) throws NotJson {
+    public static Object parse(String text) throws NotJson {
         if (!text.isEmpty() && text.charAt(0) == '\uFEFF') {
             throw new NotJson("starts with a byte order mark");  // json.loads refuses it too
         }
@@ -94,6 +99,42 @@ final class Json {
                 return NULL;
             default:
                 throw new NotJson("unexpected token " + t);
+        }
+    }
+
+    /** A parsed value as compact JSON (numbers as written), e.g. to quote an offending value in a reason. */
+    public static String compact(Object value) {
+        StringWriter out = new StringWriter();
+        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+            write(g, value);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);  // a StringWriter does not fail
+        }
+        return out.toString();
+    }
+
+    private static void write(JsonGenerator g, Object v) throws IOException {
+        if (v instanceof String s) {
+            g.writeString(s);
+        } else if (v instanceof Num n) {
+            g.writeNumber(n.text());
+        } else if (v instanceof Boolean b) {
+            g.writeBoolean(b);
+        } else if (v instanceof Map<?, ?> m) {
+            g.writeStartObject();
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                g.writeFieldName((String) e.getKey());
+                write(g, e.getValue());
+            }
+            g.writeEndObject();
+        } else if (v instanceof List<?> a) {
+            g.writeStartArray();
+            for (Object x : a) {
+                write(g, x);
+            }
+            g.writeEndArray();
+        } else {
+            g.writeNull();
         }
     }
 }

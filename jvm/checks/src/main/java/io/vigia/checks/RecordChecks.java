@@ -1,4 +1,4 @@
-package io.vigia.flink.validation;
+package io.vigia.checks;
 
 import java.time.LocalDateTime;
 import java.time.YearMonth;
@@ -7,20 +7,23 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ToLongFunction;
 import java.util.regex.Pattern;
 
 /**
  * The contract's checks and the gold rules evaluated on a record's text: the JVM runtime of
  * vigia.contract.checks (its docstring defines every test; {@code first_failure} is the Python
- * runtime, glue/validation.py the Spark one). The checks arrive as data, in list order, as
+ * runtime). The Flink job (io.vigia.flink.validation.CheckRecord) and the Glue job's Spark UDF
+ * (io.vigia.glue.CheckRecordUdf) both call it. The checks arrive as data, in list order, as
  * flink_app/validation.py writes them from that one list; this class only knows what each test means.
  * A record's reason is the code of the FIRST failing check; a check of an absent optional field is
- * skipped.
+ * skipped. Instances are immutable: one may serve many threads.
  */
-final class RecordChecks {
-    /** What the job reads of a valid event; {@code reason} is null exactly then. */
-    record Verdict(String reason, long eventTimeMs, Map<String, Object> event) {
-        static Verdict invalid(String code) { return new Verdict(code, 0, null); }
+public final class RecordChecks {
+    /** {@code reason} is null exactly when the record is valid; {@code event} is the parsed object
+     * (null when the text is not a JSON object), so that a caller can quote the offending field. */
+    public record Verdict(String reason, long eventTimeMs, Map<String, Object> event) {
+        static Verdict invalid(String code, Map<String, Object> event) { return new Verdict(code, 0, event); }
     }
 
     private record Spec(String unit, double min, double max) {}
@@ -34,7 +37,7 @@ final class RecordChecks {
 
     /** {@code spec}: {"checks": [{"code", "field", "test", "arg"}, ...], "metrics": {name: {"unit", "min", "max"}}}. */
     @SuppressWarnings("unchecked")
-    RecordChecks(String spec) {
+    public RecordChecks(String spec) {
         Map<String, Object> s;
         try {
             s = (Map<String, Object>) Json.parse(spec);
@@ -61,19 +64,29 @@ final class RecordChecks {
         objectCode = checks.get(1).code;
     }
 
+    /** The verdict on {@code text}, which arrived at {@code arrivalMs} (epoch milliseconds). */
+    public Verdict check(String text, long arrivalMs) {
+        return check(text, e -> arrivalMs);
+    }
+
+    /**
+     * The verdict on {@code text}, whose arrival depends on the record itself (the batch path clamps
+     * its {@code ingest_time} into the window its file was delivered in): {@code arrival} is asked only
+     * by the age rules, that is after every contract check passed.
+     */
     @SuppressWarnings("unchecked")
-    Verdict check(String text, long arrivalMs) {
-        if (text.indexOf('\uFFFD') >= 0) {  // what the decoder left of bytes that are not UTF-8
-            return Verdict.invalid(jsonCode);
+    public Verdict check(String text, ToLongFunction<Map<String, Object>> arrival) {
+        if (text == null || text.indexOf('\uFFFD') >= 0) {  // what the decoder left of bytes that are not UTF-8
+            return Verdict.invalid(jsonCode, null);
         }
         Object parsed;
         try {
             parsed = Json.parse(text);
         } catch (Json.NotJson e) {
-            return Verdict.invalid(jsonCode);
+            return Verdict.invalid(jsonCode, null);
         }
         if (!(parsed instanceof Map)) {
-            return Verdict.invalid(objectCode);
+            return Verdict.invalid(objectCode, null);
         }
         Map<String, Object> e = (Map<String, Object>) parsed;
         for (int i = 2; i < checks.size(); i++) {
@@ -84,16 +97,16 @@ final class RecordChecks {
             } else if (!e.containsKey(c.field)) {
                 pass = !c.test.equals("required");
             } else {
-                pass = c.test.equals("required") || passes(c, e, arrivalMs);
+                pass = c.test.equals("required") || passes(c, e, arrival);
             }
             if (!pass) {
-                return Verdict.invalid(c.code);
+                return Verdict.invalid(c.code, e);
             }
         }
         return new Verdict(null, eventMs((String) e.get("event_time")), e);
     }
 
-    private boolean passes(Check c, Map<String, Object> e, long arrivalMs) {
+    private boolean passes(Check c, Map<String, Object> e, ToLongFunction<Map<String, Object>> arrival) {
         Object v = e.get(c.field);
         switch (c.test) {
             case "type":
@@ -115,11 +128,12 @@ final class RecordChecks {
             case "values_max_length":
                 return ((Map<?, ?>) v).values().stream().allMatch(x -> codePoints((String) x) <= intArg(c));
             default:
-                return passesGold(c, v, metrics.get((String) e.get("metric")), arrivalMs);
+                return passesGold(c, v, metrics.get((String) e.get("metric")), e, arrival);
         }
     }
 
-    private static boolean passesGold(Check c, Object v, Spec spec, long arrivalMs) {
+    private static boolean passesGold(Check c, Object v, Spec spec, Map<String, Object> e,
+                                      ToLongFunction<Map<String, Object>> arrival) {
         switch (c.test) {
             case "declared":
                 return spec != null;
@@ -130,9 +144,9 @@ final class RecordChecks {
                 return spec.min <= x && x <= spec.max;
             }
             case "too_old":
-                return eventMs((String) v) >= arrivalMs - intArg(c) * 1000L;
+                return eventMs((String) v) >= arrival.applyAsLong(e) - intArg(c) * 1000L;
             case "in_future":
-                return eventMs((String) v) <= arrivalMs + intArg(c) * 1000L;
+                return eventMs((String) v) <= arrival.applyAsLong(e) + intArg(c) * 1000L;
             default:
                 throw new IllegalArgumentException("check " + c.code + ": unknown test " + c.test);
         }
@@ -165,8 +179,20 @@ final class RecordChecks {
                 && hour < 24 && minute < 60 && second < 60;
     }
 
+    private static final Pattern INSTANT = Pattern.compile("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,6})?Z");
+
+    /** Epoch microseconds of an instant's text in the contract's form (UTC, Z, at most 6 fraction
+     * digits, a real date and time), null for any other text: how the Glue job stores a time. */
+    public static Long instantMicros(String t) {
+        if (t == null || !INSTANT.matcher(t).matches() || !realInstant(t)) {
+            return null;
+        }
+        String frac = t.length() > 20 ? t.substring(20, t.length() - 1) : "";
+        return eventMs(t.substring(0, 19) + "Z") * 1000 + Integer.parseInt((frac + "000000").substring(0, 6));
+    }
+
     /** Epoch milliseconds of an instant's text that passed its checks (sub-millisecond digits dropped). */
-    static long eventMs(String t) {
+    public static long eventMs(String t) {
         long seconds = LocalDateTime.of(Integer.parseInt(t, 0, 4, 10), Integer.parseInt(t, 5, 7, 10),
                 Integer.parseInt(t, 8, 10, 10), Integer.parseInt(t, 11, 13, 10), Integer.parseInt(t, 14, 16, 10),
                 Integer.parseInt(t, 17, 19, 10)).toEpochSecond(ZoneOffset.UTC);
