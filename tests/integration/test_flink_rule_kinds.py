@@ -23,24 +23,7 @@ pyflink = pytest.importorskip("pyflink")
 pytestmark = pytest.mark.integration
 
 
-def collect(p, s, rules, until=None, timeout_s: float = 240) -> list[dict]:
-    import json
-    import time
-
-    from pyflink.datastream import StreamExecutionEnvironment
-
-    from flink_app import job
-
-    env = StreamExecutionEnvironment.get_execution_environment(job.configure(p, s))
-    rows: list[dict] = []
-    deadline = time.monotonic() + timeout_s
-    with job.build(env, p, s, rules=rules).execute_and_collect() as results:
-        for line in results:
-            rows.append(json.loads(line))
-            if until is not None and until(rows):
-                break
-            assert time.monotonic() < deadline, f"no result within {timeout_s}s; got {len(rows)} rows"
-    return rows
+collect = fd.collect
 
 
 def view(alerts) -> list[tuple]:

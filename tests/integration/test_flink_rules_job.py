@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from datetime import datetime, timezone
 
 import pytest
@@ -31,21 +30,7 @@ def pipeline(parallelism: int = 1, idle_timeout_s: int = 10) -> config.Pipeline:
 
 
 def collect(p: config.Pipeline, s: JobSettings, until=None, timeout_s: float = 240) -> list[dict]:
-    """Run the job and collect its tagged output; for an unbounded source stop once `until(rows)`."""
-    from pyflink.datastream import StreamExecutionEnvironment
-
-    from flink_app import job
-
-    env = StreamExecutionEnvironment.get_execution_environment(job.configure(p, s))
-    rows: list[dict] = []
-    deadline = time.monotonic() + timeout_s
-    with job.build(env, p, s, rules=fd.RULES).execute_and_collect() as results:
-        for line in results:
-            rows.append(json.loads(line))
-            if until is not None and until(rows):
-                break
-            assert time.monotonic() < deadline, f"no result within {timeout_s}s; got {len(rows)} rows"
-    return rows
+    return fd.collect(p, s, fd.RULES, until, timeout_s)
 
 
 def alert_view(alerts) -> list[tuple]:

@@ -71,15 +71,21 @@ def events(n: int = 3000, seed: int = 5) -> list[dict]:
     return out
 
 
-@pytest.fixture(scope="module")
-def gold(moto_port, tmp_path_factory):
-    p = unique_pipeline(config.load(), f"bt{os.getpid()}")
+def write_gold(moto_port, folder, name: str, rows: list[dict]):
+    """A pipeline of its own with `rows` as its gold `events` table (Parquet by dt and source)."""
+    p = unique_pipeline(config.load(), f"{name}{os.getpid()}")
     provision.provision(p, moto_port)
     athena = LocalAthena(p, moto_port)
-    lake = Lake(athena.fs, athena.glue, p.glue.database, p.buckets.gold, tmp_path_factory.mktemp("gold"))
-    lake.events = events()
+    lake = Lake(athena.fs, athena.glue, p.glue.database, p.buckets.gold, folder)
+    lake.events = rows
     lake.write_events(register_all=True)
-    return p, lake.events
+    return p
+
+
+@pytest.fixture(scope="module")
+def gold(moto_port, tmp_path_factory):
+    rows = events()
+    return write_gold(moto_port, tmp_path_factory.mktemp("gold"), "bt", rows), rows
 
 
 def expected(evts: list[dict], rules) -> reference.Result:
@@ -114,15 +120,9 @@ def test_backtest_equals_the_reference_for_every_window_kind_and_filter(gold, mo
 @pytest.fixture(scope="module")
 def kinds_gold(moto_port, tmp_path_factory):
     """Gold holding the timeline that exercises every rule kind and the lifecycle."""
-    p = unique_pipeline(config.load(), f"btk{os.getpid()}")
-    provision.provision(p, moto_port)
-    athena = LocalAthena(p, moto_port)
-    lake = Lake(athena.fs, athena.glue, p.glue.database, p.buckets.gold, tmp_path_factory.mktemp("gold-kinds"))
     wire = kd.timeline()
-    lake.events = [{**e, "event_time": parse_time(e["event_time"]), "ingest_time": parse_time(e["ingest_time"])}
-                   for e in wire]
-    lake.write_events(register_all=True)
-    return p, wire
+    rows = [{**e, "event_time": parse_time(e["event_time"]), "ingest_time": parse_time(e["ingest_time"])} for e in wire]
+    return write_gold(moto_port, tmp_path_factory.mktemp("gold-kinds"), "btk", rows), wire
 
 
 def test_backtest_of_every_rule_kind_equals_the_reference(kinds_gold, moto_port):

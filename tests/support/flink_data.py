@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -109,3 +110,22 @@ def write_jsonl(events: list[dict | bytes], path: Path, arrival: datetime = ARRI
     path.write_bytes(b"".join((e if isinstance(e, bytes) else json.dumps(e).encode()) + b"\n" for e in events))
     os.utime(path, (arrival.timestamp(), arrival.timestamp()))
     return path
+
+
+def collect(p, s, rules, until=None, timeout_s: float = 240) -> list[dict]:
+    """Run the job on the mini-cluster and collect its tagged output; for an unbounded source stop
+    once `until(rows)`."""
+    from pyflink.datastream import StreamExecutionEnvironment
+
+    from flink_app import job
+
+    env = StreamExecutionEnvironment.get_execution_environment(job.configure(p, s))
+    rows: list[dict] = []
+    deadline = time.monotonic() + timeout_s
+    with job.build(env, p, s, rules=rules).execute_and_collect() as results:
+        for line in results:
+            rows.append(json.loads(line))
+            if until is not None and until(rows):
+                break
+            assert time.monotonic() < deadline, f"no result within {timeout_s}s; got {len(rows)} rows"
+    return rows
