@@ -66,12 +66,7 @@ def on_window(r: Rule, st: dict, entity: str, start_ms: int, end_ms: int, observ
             return out
         a = Alert.of(r, entity, _dt(start_ms), _dt(end_ms), value, count,
                      comparison=comparison, threshold=threshold)
-        if admit(last_fired, start_ms / 1000, r.cooldown_s, remember):
-            out.alerts.append(a)
-            if r.resolve:
-                st["open"] = a.to_dict()
-        else:
-            out.suppressed.append(a)
+        _fire(r, st, a, start_ms, out, last_fired, remember)
     elif st.get("open"):
         out.alerts.append(Alert(**st.pop("open")).resolved(_dt(start_ms), _dt(end_ms), value, count))
     return out
@@ -183,7 +178,12 @@ def _absent(r: Rule, st: dict, entity: str, out: Decisions, last_fired, remember
     st["missing"] = True
     a = Alert.of(r, entity, _dt(seen), _dt(seen + r.for_s * 1000), float(r.for_s), 0,
                  comparison=">", threshold=float(r.for_s))
-    if admit(last_fired, seen / 1000, r.cooldown_s, remember):
+    _fire(r, st, a, seen, out, last_fired, remember)
+
+
+def _fire(r: Rule, st: dict, a: Alert, start_ms: int, out: Decisions, last_fired, remember) -> None:
+    """A firing through the cooldown; let through with `resolve`, it opens the incident."""
+    if admit(last_fired, start_ms / 1000, r.cooldown_s, remember):
         out.alerts.append(a)
         if r.resolve:
             st["open"] = a.to_dict()
