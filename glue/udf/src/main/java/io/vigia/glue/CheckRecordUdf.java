@@ -72,12 +72,7 @@ public final class CheckRecordUdf implements UDF2<String, String, Row> {
     @SuppressWarnings("unchecked")
     public CheckRecordUdf(String checksJson, String outputsJson, String arrivalField, String arrivalJson) {
         this.checksJson = checksJson;
-        Map<String, Object> outputs;
-        try {
-            outputs = (Map<String, Object>) Json.parse(outputsJson);
-        } catch (Json.NotJson e) {
-            throw new IllegalArgumentException("the outputs are not JSON: " + e.getMessage());
-        }
+        Map<String, Object> outputs = Json.settings(outputsJson, "the outputs");
         fields = outputs.keySet().toArray(new String[0]);
         kinds = outputs.values().toArray(new String[0]);
         for (String k : kinds) {
@@ -86,12 +81,7 @@ public final class CheckRecordUdf implements UDF2<String, String, Row> {
             }
         }
         this.arrivalField = arrivalField;
-        Map<String, Object> a;
-        try {
-            a = (Map<String, Object>) Json.parse(arrivalJson);
-        } catch (Json.NotJson e) {
-            throw new IllegalArgumentException("the arrival rule is not JSON: " + e.getMessage());
-        }
+        Map<String, Object> a = Json.settings(arrivalJson, "the arrival rule");
         nameTime = (String) a.get("name_time");
         nameTimeFormat = (String) a.get("name_time_format");
         shiftMs = (long) ((Json.Num) a.get("shift_ms")).value();

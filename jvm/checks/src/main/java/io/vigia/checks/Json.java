@@ -43,6 +43,22 @@ public final class Json {
 
     private Json() {}
 
+    /** A setting's JSON object (the check list, a UDF's options): a text that is not one is a
+     * programming error, named by {@code what}, not a record's defect. */
+    @SuppressWarnings("unchecked")
+    public static Map<String, Object> settings(String text, String what) {
+        Object parsed;
+        try {
+            parsed = parse(text);
+        } catch (NotJson e) {
+            throw new IllegalArgumentException(what + ": not JSON: " + e.getMessage());
+        }
+        if (!(parsed instanceof Map)) {
+            throw new IllegalArgumentException(what + ": not a JSON object");
+        }
+        return (Map<String, Object>) parsed;
+    }
+
     public static Object parse(String text) throws NotJson {
         if (!text.isEmpty() && text.charAt(0) == '\uFEFF') {
             throw new NotJson("starts with a byte order mark");  // json.loads refuses it too

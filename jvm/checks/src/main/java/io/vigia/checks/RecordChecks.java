@@ -38,12 +38,7 @@ public final class RecordChecks {
     /** {@code spec}: {"checks": [{"code", "field", "test", "arg"}, ...], "metrics": {name: {"unit", "min", "max"}}}. */
     @SuppressWarnings("unchecked")
     public RecordChecks(String spec) {
-        Map<String, Object> s;
-        try {
-            s = (Map<String, Object>) Json.parse(spec);
-        } catch (Json.NotJson e) {
-            throw new IllegalArgumentException("the checks are not JSON: " + e.getMessage());
-        }
+        Map<String, Object> s = Json.settings(spec, "the checks");
         for (Object o : (List<Object>) s.get("checks")) {
             Map<String, Object> c = (Map<String, Object>) o;
             String test = (String) c.get("test");
