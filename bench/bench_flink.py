@@ -1,24 +1,32 @@
 """Real-time path benchmarks (`make bench`, or `python -m bench flink`).
 
-- flink_rules_events_per_s: the compiled rules of pipeline.yaml on the mini-cluster, reading a
-  bounded JSON-lines file. Steady state: runs of two sizes in the same JVM (the fastest of 3 each),
-  and (events_big - events_small) / (time_big - time_small), so start-up and submission cancel out.
-  The small run is long enough to outlast the Python workers' start-up (several seconds of CPU on
-  this 2-core machine, overlapping the first events): a shorter one would put that start-up in the
-  difference.
-- python_rules_events_per_s: the reference evaluator (plain Python) on the small input, same run,
-  from the same JSON text (json.loads included, as a Lambda consumer of the stream would pay it).
+- flink_rules_events_per_s: the compiled threshold rules of pipeline.yaml (those that need no
+  history) on the mini-cluster, reading a bounded JSON-lines file. Steady state: runs of two sizes
+  in the same JVM (the fastest of 3 each), and (events_big - events_small) / (time_big -
+  time_small), so start-up and submission cancel out. The small run is long enough to outlast the
+  Python workers' start-up (several seconds of CPU on this 2-core machine, overlapping the first
+  events): a shorter one would put that start-up in the difference.
+- python_rules_events_per_s: the reference evaluator (plain Python) on the small input, same rules,
+  same run, from the same JSON text (json.loads included, as a Lambda consumer of the stream would
+  pay it).
 - flink_validation_dedup_throughput_ratio: the job's SQL (checks, dedup, routing, rules) against
   the same rules over the same source without checks and dedup (`flink_sql_unchecked_events_per_s`),
   same run, same method.
-- flink_all_kinds_vs_threshold_only: the job with the pipeline's rules plus one rule of each kind
-  that needs history (M-of-N with resolve, change, anomaly, absence: KIND_RULES), against the job
-  with the pipeline's rules alone, same run, same method.
+- flink_all_kinds_vs_threshold_only: the job with all the pipeline's rules (one of each kind that
+  needs history: M-of-N with resolve, change, anomaly, absence) against the job with its threshold
+  rules alone, same run, same method.
 - flink_source_only_events_per_s, flink_sql_only_events_per_s: parts of the job alone into a
   blackhole sink, same method: where the time goes.
 - alert_latency_p99_s: live simulator -> producer (polling every second) -> Kinesis (moto) -> job
-  -> SNS -> inbox queue; per alert, the time it is received minus (window end + watermark bound),
-  i.e. the delay after which the alert could first exist. Rules on 10 s windows (latency_pipeline).
+  -> SNS -> inbox queue; per alert of a window rule, the time it is received minus (window end +
+  watermark bound), i.e. the delay after which the alert could first exist. The pipeline's rules
+  on 10 s windows (latency_pipeline).
+- absence_alert_latency_s: in the same live run, the absence rule's alert for the simulator's
+  sensor that stops, received minus (last report + for_s): how long past its for_s a silence is
+  reported while the rest of the stream flows (event time decides: up to one step window and the
+  watermark bound). absence_quiet_alert_latency_p99_s: the same for every sensor of the rule after
+  the producer stops at the end of the run, when the whole stream is quiet and the wall clock
+  decides (for_s + one step after the rule's last window row).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 import random
 import tempfile
@@ -35,6 +44,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from flink_app import reference, rules
+from flink_app.lifecycle import needs_state
 from vigia.local.variants import with_settings
 from vigia_core import config
 from vigia_core.contract import format_time
@@ -72,22 +82,6 @@ def synthetic(n: int, sensors: int = 1000, per_s: int = 5000, seed: int = 1) -> 
     return out
 
 
-# One rule of each kind that needs history (issue #14), over the synthetic sensors' metrics: with the
-# pipeline's rules, the job that `flink_all_kinds_vs_threshold_only` compares with the rules alone.
-KIND_RULES = [config.Rule.model_validate(r) for r in [
-    {"name": "bench_hot_2of3", "metric": "temperature", "window": {"type": "tumble", "size_s": 60},
-     "aggregate": "max", "comparison": ">", "threshold": 90, "severity": "warning",
-     "for": {"windows": 3, "breaching": 2}, "resolve": True},
-    {"name": "bench_pressure_step", "kind": "change", "change": "difference", "metric": "pressure",
-     "window": {"type": "tumble", "size_s": 60}, "aggregate": "avg", "comparison": "<", "threshold": -30,
-     "severity": "warning"},
-    {"name": "bench_vibration_odd", "kind": "anomaly", "metric": "vibration", "window": {"type": "tumble", "size_s": 30},
-     "aggregate": "avg", "baseline": {"windows": 10, "deviations": 4, "warmup": 5}, "severity": "info"},
-    {"name": "bench_humidity_silent", "kind": "absence", "metric": "humidity", "for_s": 60, "lookback_s": 600,
-     "severity": "warning"},
-]]
-
-
 def _flink_run(p: config.Pipeline, path: Path, rule_list: list | None = None) -> tuple[float, int]:
     """Seconds from submission to the end of the bounded input, and the alerts emitted."""
     from pyflink.datastream import StreamExecutionEnvironment
@@ -103,6 +97,11 @@ def _flink_run(p: config.Pipeline, path: Path, rule_list: list | None = None) ->
     return time.monotonic() - t, alerts
 
 
+def threshold_rules(p: config.Pipeline) -> list:
+    """The pipeline's rules that need no history (a plain threshold per window)."""
+    return [r for r in rules.rules_of(p) if not needs_state(r)]
+
+
 def _blackhole_run(p: config.Pipeline, path: Path, what: str) -> float:
     """Seconds for one part of the job alone, into a blackhole sink: `source` (file, JSON, rowtime,
     watermarks) or `sql` (routing and the compiled rules, no Python operator)."""
@@ -114,17 +113,18 @@ def _blackhole_run(p: config.Pipeline, path: Path, what: str) -> float:
 
     s = JobSettings(region=p.region, source_connector="filesystem", source_path=str(path), sink="collect")
     t_env = StreamTableEnvironment.create(StreamExecutionEnvironment.get_execution_environment(job.configure(p, s)))
-    job.declare_tables(t_env, p, s, rules.rules_of(p))
+    rule_list = threshold_rules(p)
+    job.declare_tables(t_env, p, s, rule_list)
     if what == "source":
         t_env.execute_sql("CREATE TABLE sink (v STRING) WITH ('connector' = 'blackhole')")
         insert = "INSERT INTO sink SELECT `line` FROM source_events WHERE rowtime IS NOT NULL"
     elif what == "sql_unchecked":  # the same rules, no checks, no dedup: the `json` format's typed columns
         t_env.execute_sql(unchecked_source_ddl(p, path))
         t_env.execute_sql("CREATE TABLE sink (rule STRING) WITH ('connector' = 'blackhole')")
-        insert = f"INSERT INTO sink SELECT rule FROM ({rules.compile_rules(rules.rules_of(p), table='unchecked')})"
+        insert = f"INSERT INTO sink SELECT rule FROM ({rules.compile_rules(rule_list, table='unchecked')})"
     else:
         t_env.execute_sql("CREATE TABLE sink (kind STRING, rule STRING) WITH ('connector' = 'blackhole')")
-        insert = f"INSERT INTO sink SELECT kind, rule FROM ({job.output_sql(rules.compile_rules(rules.rules_of(p)))})"
+        insert = f"INSERT INTO sink SELECT kind, rule FROM ({job.output_sql(rules.compile_rules(rule_list))})"
     t = time.monotonic()
     t_env.execute_sql(insert).wait()
     return time.monotonic() - t
@@ -162,17 +162,17 @@ PARALLELISM = 2
 
 def throughput() -> dict:
     p = with_settings(config.load(), "flink", parallelism=PARALLELISM)
-    rule_list = rules.rules_of(p)
+    rule_list = threshold_rules(p)
     events = synthetic(BIG)
     with tempfile.TemporaryDirectory() as d:
         small = _write_parts(events[:SMALL], Path(d, "small"), p.flink.parallelism)
         big = _write_parts(events, Path(d, "big"), p.flink.parallelism)
-        _flink_run(p, small)                          # warm-up: JVM, planner, Python workers
+        _flink_run(p, small, rule_list)               # warm-up: JVM, planner, Python workers
         # Fastest of 3: other load only ever slows a run, and the difference of two slowed runs
         # can be anything (one slowed small run once gave 4x the real rate).
-        t_small = min(_flink_run(p, small)[0] for _ in range(3))
-        t_big, flink_alerts = min(_flink_run(p, big) for _ in range(3))
-        all_kinds = rule_list + KIND_RULES  # the same method, the same files
+        t_small = min(_flink_run(p, small, rule_list)[0] for _ in range(3))
+        t_big, flink_alerts = min(_flink_run(p, big, rule_list) for _ in range(3))
+        all_kinds = rules.rules_of(p)  # the same method, the same files
         t_small_kinds = min(_flink_run(p, small, all_kinds)[0] for _ in range(2))
         t_big_kinds = min(_flink_run(p, big, all_kinds)[0] for _ in range(2))
         parts = {}  # where the time goes: the same steady-state method for parts of the job
@@ -197,21 +197,28 @@ def throughput() -> dict:
             # the cost of validation and dedup: the SQL part with them / without them, same run
             "flink_sql_unchecked_events_per_s": round(parts["sql_unchecked"]),
             "flink_validation_dedup_throughput_ratio": round(parts["sql"] / parts["sql_unchecked"], 2),
-            # the pipeline's rules plus one rule of each kind that needs history, against the rules alone
+            # all the pipeline's rules (every kind), against its threshold rules alone
             "flink_all_kinds_events_per_s": round(kinds_eps),
             "flink_all_kinds_vs_threshold_only": round(kinds_eps / flink_eps, 2)}
+
+
+ABSENCE_FOR_S, ABSENCE_STEP_S = 10, 2  # the latency run's absence rule: silent 10 s, 2 s steps
 
 
 def latency_pipeline(p: config.Pipeline) -> config.Pipeline:
     """The pipeline's rules on 10 s windows, no cooldown, count thresholds at twice a sensor's normal
     readings per window: alerts every few seconds, so a short live run yields enough of them for a
-    p99. The path measured is the same."""
-    data = p.model_dump(mode="json")
+    p99. Absence rules: silent ABSENCE_FOR_S, decided every ABSENCE_STEP_S. The path measured is the
+    same."""
+    data = p.model_dump(mode="json", by_alias=True)
     for r in data["rules"]:
-        hop = r["window"]["type"] == "hop"
-        r["window"] = {"type": r["window"]["type"], "size_s": 10, **({"slide_s": 5} if hop else {})}
+        if r["kind"] == "absence":
+            r["for_s"], r["window"] = ABSENCE_FOR_S, {"type": "tumble", "size_s": ABSENCE_STEP_S}
+        else:
+            hop = r["window"]["type"] == "hop"
+            r["window"] = {"type": r["window"]["type"], "size_s": 10, **({"slide_s": 5} if hop else {})}
         r["cooldown_s"] = 0
-        if r["aggregate"] == "count":
+        if r.get("aggregate") == "count":
             r["threshold"] = 2 * 10 / TICK_S
     return config.parse(data)
 
@@ -227,9 +234,14 @@ def latency() -> dict:
     state = Path(tempfile.mkdtemp(prefix="vigia-bench-"))
     services.STATE_DIR = state
     # Live: items appear as the clock passes their tick. A short tick keeps the simulator's stagger of
-    # sensors within a tick (event times up to one tick ahead of the clock) small.
+    # sensors within a tick (event times up to one tick ahead of the clock) small. The kind anomalies
+    # are placed as fractions of a `count`-long timeline: this one lasts 1.25 runs, so the sensor that
+    # stops does so from half to three quarters of the run, after the warm-up.
+    sensors = simulator.Settings.sensors
+    count = math.ceil(1.25 * LIVE_S / TICK_S) * (sensors - 1)
     sim = simulator.make_server(simulator.Settings(live=True, start=datetime.now(timezone.utc), tick_s=TICK_S,
-                                                   anomaly_rate=0.5, late_rate=0.0, invalid_rate=0.0), port=0)
+                                                   count=count, anomaly_rate=0.5, late_rate=0.0, invalid_rate=0.0),
+                                port=0)
     threading.Thread(target=sim.serve_forever, daemon=True).start()
     old_env = dict(os.environ)
     with aws.private_server() as port:
@@ -241,9 +253,11 @@ def latency() -> dict:
             received: list[dict] = []
             live_from = time.time()
             end = time.monotonic() + LIVE_S
+            # after the producer stops, the absence rule's quiet clock: for_s + one step without a row
+            quiet_s = ABSENCE_FOR_S + ABSENCE_STEP_S + p.flink.out_of_orderness_s + 15
 
             def subscriber() -> None:  # the inbox is read on its own thread: receive times stay exact
-                while time.monotonic() < end + 5:
+                while time.monotonic() < end + quiet_s:
                     received.extend(inbox.receive(p, wait_s=1))
             reader = threading.Thread(target=subscriber, daemon=True)
             reader.start()
@@ -252,22 +266,51 @@ def latency() -> dict:
                 with contextlib.redirect_stdout(io.StringIO()):  # the producer's EMF lines
                     producer.run(p, ["simulator"], local_only=True)
                 time.sleep(max(0.0, 0.5 - (time.monotonic() - t)))
+            stopped_at = time.time()
             reader.join()
         finally:
             flink.stop()
             sim.shutdown()
             os.environ.clear()
             os.environ.update(old_env)
+    return {**window_latency(p, received, live_from + WARMUP_S),
+            **absence_latency(p, received, live_from + WARMUP_S, stopped_at)}
+
+
+def _p99(lat: list[float]) -> float:
+    lat = sorted(lat)
+    return round(lat[min(len(lat) - 1, int(round(0.99 * (len(lat) - 1))))], 2)
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def window_latency(p: config.Pipeline, received: list[dict], ready: float) -> dict:
+    """Window rules' alerts: received - (window end + watermark bound). Windows closing before the
+    job is surely up (`ready`) measure start-up, not latency."""
     bound = p.flink.out_of_orderness_s
-    ready = live_from + WARMUP_S  # windows closing before the job is surely up measure start-up, not latency
-    closes = {a["alert_id"]: (a["_received_at"], datetime.fromisoformat(a["window_end"].replace("Z", "+00:00"))
-                              .timestamp() + bound) for a in received}
+    closes = {a["alert_id"]: (a["_received_at"], _epoch(a["window_end"]) + bound)
+              for a in received if a.get("rule_kind") != "absence"}
     lat = sorted(got - due for got, due in closes.values() if due >= ready)
     if not lat:
         return {"alert_latency_p99_s": None, "alert_latency_alerts": 0}
-    p99 = lat[min(len(lat) - 1, int(round(0.99 * (len(lat) - 1))))]
-    return {"alert_latency_p99_s": round(p99, 2), "alert_latency_p50_s": round(lat[len(lat) // 2], 2),
+    return {"alert_latency_p99_s": _p99(lat), "alert_latency_p50_s": round(lat[len(lat) // 2], 2),
             "alert_latency_alerts": len(lat), "alert_latency_live_s": LIVE_S, "alert_latency_warmup_s": WARMUP_S}
+
+
+def absence_latency(p: config.Pipeline, received: list[dict], ready: float, stopped_at: float) -> dict:
+    """Absence firings: received - (last report + for_s), the alert's window end. Those whose silence
+    began before the producer stopped were decided by event time (the stream still flowed), the
+    others by the quiet clock."""
+    flowing, quiet = [], []
+    for a in received:
+        if a.get("rule_kind") == "absence" and a["status"] == "firing" and _epoch(a["window_end"]) >= ready:
+            (flowing if _epoch(a["window_start"]) < stopped_at - ABSENCE_FOR_S else quiet).append(
+                a["_received_at"] - _epoch(a["window_end"]))
+    return {"absence_alert_latency_s": _p99(flowing) if flowing else None, "absence_alerts_while_flowing": len(flowing),
+            "absence_quiet_alert_latency_p99_s": _p99(quiet) if quiet else None, "absence_quiet_alerts": len(quiet),
+            "absence_for_s": ABSENCE_FOR_S, "absence_step_s": ABSENCE_STEP_S}
 
 
 def run() -> dict:

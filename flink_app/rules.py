@@ -157,3 +157,9 @@ def compile_rules(rules: list[Rule], table: str = "events") -> str:
 
 def max_window_s(rules: list[Rule]) -> int:
     return max(r.window.size_s for r in rules)
+
+
+def decided_within_s(rules: list[Rule]) -> int:
+    """Event time after an event by which every rule has decided it: its windows have ended, and an
+    absence deadline it starts (for_s after it, rounded up to the end of a step window) has passed."""
+    return max(r.window.size_s + (r.for_s if r.kind == "absence" else 0) for r in rules)

@@ -10,8 +10,8 @@ anomalous:
 - pressure: a drop for the whole episode,
 - vibration: sustained high values for the whole episode,
 - humidity: a burst (three readings per tick).
-With `kind_anomalies` (off by default, so the demo's data is unchanged until pipeline.yaml has
-rules of the other kinds) three sensors also misbehave the way issue #14's rule kinds are for:
+With `kind_anomalies` (on by default: pipeline.yaml has a rule of each kind for them) three sensors
+also misbehave the way the rule kinds other than a plain threshold are for:
 humidity sensor 1 stops reporting for the middle fifth of the timeline (absence, then resolved),
 temperature sensor 4 drifts upward from 30 % of it (a slow drift), pressure sensor 2 steps down
 80 hPa at half of it (a step change).
@@ -71,7 +71,7 @@ class Settings:
     invalid_rate: float = 0.03
     start: datetime | None = None  # None: anchored to the time of the run (replay) or now (live)
     live: bool = False
-    kind_anomalies: bool = False   # a sensor that stops, a slow drift, a step change (module doc)
+    kind_anomalies: bool = True    # a sensor that stops, a slow drift, a step change (module doc)
 
     def __post_init__(self) -> None:
         # Resolved once, here: the server and every expectation computed from these settings
@@ -302,8 +302,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="ISO-8601 start of the timeline (default: anchored to now)")
     ap.add_argument("--tick-s", type=float, default=Settings.tick_s)
     ap.add_argument("--faults", default="", help="comma-separated HTTP statuses for the first requests")
-    ap.add_argument("--kind-anomalies", action="store_true",
-                    help="also a sensor that stops, a slow drift and a step change (issue #14's rule kinds)")
+    ap.add_argument("--kind-anomalies", action=argparse.BooleanOptionalAction, default=Settings.kind_anomalies,
+                    help="a sensor that stops, a slow drift and a step change (the history rule kinds)")
     a = ap.parse_args(argv)
     settings = Settings(seed=a.seed, count=a.count, sensors=a.sensors, live=a.live, tick_s=a.tick_s, start=a.start,
                         kind_anomalies=a.kind_anomalies)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+from flink_app.lifecycle import needs_state
 from tests.support.flink_data import BOUND_S, T0, envelope
+from vigia_core import config
 from vigia_core.config import Rule
 from vigia_core.contract import format_time
 
@@ -83,19 +85,9 @@ def timeline(minutes: int = 12, seed: int = 11) -> list[dict]:
     return events
 
 
-# One rule of each kind for the simulator's kind anomalies (vigia.simulator, kind_anomalies=True).
-SIMULATOR_RULES = [Rule.model_validate(r) for r in [
-    {"name": "sensor_silent", "kind": "absence", "metric": "humidity", "for_s": 40, "lookback_s": 3600,
-     "severity": "critical", "resolve": True},
-    {"name": "pressure_step", "kind": "change", "change": "difference", "metric": "pressure",
-     "window": {"type": "tumble", "size_s": 60}, "aggregate": "avg", "comparison": "<", "threshold": -30,
-     "severity": "warning", "resolve": True},
-    {"name": "temperature_drift", "kind": "anomaly", "metric": "temperature", "window": {"type": "tumble", "size_s": 30},
-     "aggregate": "avg", "baseline": {"windows": 4, "deviations": 3, "warmup": 3, "direction": "above"},
-     "severity": "warning"},
-    {"name": "held_hot", "metric": "temperature", "window": {"type": "tumble", "size_s": 30}, "aggregate": "avg",
-     "comparison": ">", "threshold": 35, "for": {"windows": 3, "breaching": 2}, "severity": "info", "resolve": True},
-]]
+# The pipeline's rules decided from history (one of each kind), made for the simulator's kind
+# anomalies (vigia.simulator, kind_anomalies=True).
+SIMULATOR_RULES = [r for r in config.load().rules if needs_state(r)]
 
 
 def simulator_events(count: int = 3000) -> list[dict]:
@@ -103,7 +95,7 @@ def simulator_events(count: int = 3000) -> list[dict]:
     the contract rejects or stamped outside the timeline left out: the job stores those)."""
     from producer.adapters.simulator import SimulatorAdapter
     from vigia import simulator
-    from vigia_core import config, contract
+    from vigia_core import contract
 
     s = simulator.Settings(seed=42, count=count, start=T0, kind_anomalies=True)
     source = next(src for src in config.load().producer.sources if src.type == "simulator")

@@ -193,7 +193,7 @@ def test_kind_checks_name_the_rule_and_the_pipeline_reports_the_key():
                                           "window": {"type": "hop", "size_s": 60, "slide_s": 30}})])
     data = config.load().model_dump(mode="json", by_alias=True)
     data["rules"].append({**ABSENCE, "lookback_s": 60})
-    with pytest.raises(config.ConfigError, match=r"rules\.4: Value error, lookback_s \(60\) must be at least for_s"):
+    with pytest.raises(config.ConfigError, match=rf"rules\.{len(data['rules']) - 1}: Value error, lookback_s \(60\) must be at least for_s"):
         config.parse(data)
 
 

@@ -22,10 +22,12 @@ from vigia_core.contract import checks, format_time, parse_time
 
 def end_of_replay_markers(p: Pipeline) -> list[dict]:
     """One contract-valid `clock_tick` event per shard, later than every event in the stream by the
-    longest window plus the watermark bound, so every window of a replayed (finite) dataset closes.
-    A live stream needs none: newer events close the windows. Matches no rule (metric clock_tick)."""
+    time every rule needs to decide (the longest window, or an absence deadline) plus the watermark
+    bound, so every window of a replayed (finite) dataset closes and every entity an absence rule
+    expects is found missing by event time, as the reference's end of input says. A live stream
+    needs none: newer events move event time. Matches no rule (metric clock_tick)."""
     latest = max(parse_time(e["event_time"]) for e in gold_events(p))  # what the windows hold
-    at = latest + timedelta(seconds=rules.max_window_s(list(p.rules)) + p.flink.out_of_orderness_s + 1)
+    at = latest + timedelta(seconds=rules.decided_within_s(list(p.rules)) + p.flink.out_of_orderness_s + 1)
     markers = []
     for entity in shard_keys(p, "vigia-clock"):
         markers.append({"schema_version": 1, "event_id": f"clock-{entity}-{format_time(at)}", "source": "vigia",
