@@ -199,6 +199,10 @@ def configure(p: Pipeline, s: JobSettings, jars: list[str] | None = None, local:
     # The Python operator sees only alerts and dropped events (a trickle): flush its bundles often,
     # so an alert waits at most 100 ms there (the default waits up to 1 s).
     conf.set_string("python.fn-execution.bundle.time", "100")
+    # Rules with history read two states per (rule, entity) for every window row. With the default
+    # cache (1,000 entries) fewer than the keys, every read missed: a round trip to the JVM that
+    # cost the all-kinds job a third of its throughput (docs/benchmarks.md).
+    conf.set_string("python.state.cache-size", str(p.flink.python_state_cache_entries))
     # In AWS the application's CheckpointConfiguration (written by the CDK app from the same keys)
     # applies. Locally only with a checkpoint folder: without one the checkpoints would go to the
     # JobManager's memory (5 MB at most), which the dedup state of a long run outgrows, and the job

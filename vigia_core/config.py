@@ -175,6 +175,9 @@ class Flink(Strict):
     # Watermarks advance in steps of at least this much event time (and at least this often): each
     # step costs every window operator, so it trades throughput against up to this much latency.
     watermark_interval_ms: Annotated[int, Field(ge=1, le=60_000)] = 1000
+    # Keyed-state entries the Python operator caches (python.state.cache-size): one per rule, entity
+    # and state; a miss is a round trip to the JVM.
+    python_state_cache_entries: Annotated[int, Field(ge=1000)] = 100_000
     # Where a job without restored state starts reading (source.init.position). LATEST is resolved
     # once, to the job's start time, and checkpointed; replays of a finite stream pass TRIM_HORIZON.
     start_position: Literal["LATEST", "TRIM_HORIZON"] = "LATEST"
