@@ -12,17 +12,20 @@ import random
 import re
 from datetime import date, datetime, timedelta, timezone
 
+import boto3
 import pytest
+import requests
 import yaml
 from click.testing import CliRunner
 
+from athena import backtest
 from flink_app import reference
 from tests.athena.lake import Lake
 from tests.support import flink_data as fd
 from tests.support import kinds_data as kd
 from vigia.cli import main
 from vigia.cli import rules as rules_cli
-from vigia.local import provision
+from vigia.local import aws, provision
 from vigia.local.athena import LocalAthena
 from vigia.local.variants import unique_pipeline
 from vigia_core import config
@@ -157,6 +160,45 @@ def cli(gold, moto_port, monkeypatch):
     monkeypatch.setattr(rules_cli, "pipeline", lambda ctx: p)
     monkeypatch.setattr(rules_cli.aws, "port", lambda: moto_port)
     return lambda *args: CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def athena_result(rows: list[tuple]) -> dict:
+    """Rows as GetQueryResults gives them: every value a string in VarCharValue, the column names as
+    the first row (https://docs.aws.amazon.com/athena/latest/APIReference/API_GetQueryResults.html)."""
+    return {"rows": [{"Data": [{"VarCharValue": c} for c in backtest.COLUMNS]}] +
+                    [{"Data": [{"VarCharValue": str(v)} for v in row]} for row in rows],
+            "column_info": [{"Name": c, "Label": c, "Type": "varchar"} for c in backtest.COLUMNS]}
+
+
+def test_backtest_on_aws_runs_each_query_in_the_workgroup_and_reads_its_results(cli, gold, moto_port, monkeypatch):
+    """`--aws`: one query per rule in the pipeline's workgroup and database, the days as execution
+    parameters, the results read back as Athena returns them. moto runs no SQL: it is given, in
+    order, the rows the local Athena returned for the same queries."""
+    p, _ = gold
+    for k, v in aws.env(p.region, moto_port).items():
+        monkeypatch.setenv(k, v)
+    asked = []
+    with rules_cli.local_runner(p, moto_port) as run:
+        def recording(sql: str, params: list[str]):
+            rows, scanned = run(sql, params)
+            asked.append((sql, params, rows))
+            return rows, scanned
+        local = rules_cli.run_backtest(recording, list(p.rules), FIRST, LAST)
+    requests.post(f"http://127.0.0.1:{moto_port}/moto-api/static/athena/query-results", timeout=10,
+                  json={"region": p.region, "results": [athena_result(rows) for _, _, rows in asked]}).raise_for_status()
+    athena = boto3.client("athena", region_name=p.region)
+    if p.athena.workgroup not in {w["Name"] for w in athena.list_work_groups()["WorkGroups"]}:
+        athena.create_work_group(Name=p.athena.workgroup)  # in AWS the CDK app's (infra/)
+    before = set(athena.list_query_executions()["QueryExecutionIds"])
+    result = cli("rules", "backtest", "--aws", "--from", str(FIRST), "--to", str(LAST), "--details")
+    assert result.exit_code == 0, result.output
+    firing = sum(a.status == "firing" for a in local.alerts)
+    assert f"{firing} alerts, {len(local.alerts) - firing} resolved, {len(local.suppressed)} suppressed" in result.output
+    assert all(a.alert_id in result.output for a in local.alerts)
+    runs = [athena.get_query_execution(QueryExecutionId=i)["QueryExecution"]
+            for i in set(athena.list_query_executions()["QueryExecutionIds"]) - before]
+    assert sorted((q["Query"], q["ExecutionParameters"]) for q in runs) == sorted((sql, params) for sql, params, _ in asked)
+    assert {(q["WorkGroup"], q["QueryExecutionContext"]["Database"]) for q in runs} == {(p.athena.workgroup, p.glue.database)}
 
 
 def test_backtest_command_prints_counts_per_rule_and_day(cli, gold):
