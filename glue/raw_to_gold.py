@@ -144,7 +144,7 @@ def run(spark: SparkSession, p: Pipeline, raw: DataFrame | None = None, *, schem
         checked, now,
         lambda days: read_days(spark, s3, p, scheme, t.events, days, ["event_id"]),
         lambda days: read_days(spark, s3, p, scheme, t.quarantine, days, ["dt", "record_id"]))
-    gold_rows, quarantined = s.gold.count(), s.quarantine.count()
+    gold_rows, quarantined = s.gold_rows, s.quarantined
     seconds = {"read_validate_dedup": lap()}
     # One task per output partition: one file per folder and run, not one per task and folder
     # (small files cost Athena a request and a footer each).

@@ -54,29 +54,6 @@ def day(ts: Column) -> Column:
     return F.to_date(ts).cast("string")
 
 
-def to_gold_events(valid: DataFrame) -> DataFrame:
-    """Typed gold rows in contract column order, plus the `dt` partition from the event's own time."""
-    names = [c.name for c in contract.columns()]
-    return valid.select(*names).withColumn("dt", day(F.col("event_time")))
-
-
-def first_per_event_id(valid: DataFrame) -> DataFrame:
-    """One row per event_id: the first ingested (ties broken by the file and the text, so reruns
-    agree). The sort carries their hashes (`_file`, `_text`), not the texts.
-
-    Almost every event_id of a batch occurs once: only the copies of repeated ids are shuffled and
-    sorted (finding them shuffles the ids alone, partially aggregated); the other rows stay where
-    they are. Sorting every row by event_id was the transform's largest cost after validation."""
-    cols = [c.name for c in contract.columns()]
-    slim = valid.select(*cols, "_file", "_text")
-    repeated = F.broadcast(slim.groupBy("event_id").count().where("count > 1").select(F.col("event_id").alias("_id")))
-    once = slim.join(repeated, F.col("event_id") == F.col("_id"), "left_anti")
-    w = Window.partitionBy("event_id").orderBy("ingest_time", "_file", "_text")
-    copies = (slim.join(repeated, F.col("event_id") == F.col("_id"), "left_semi")
-              .withColumn("_n", F.row_number().over(w)).where("_n = 1"))
-    return once.select(*cols).unionByName(copies.select(*cols))
-
-
 def new_rows(batch: DataFrame, existing: DataFrame | None, *keys: str) -> DataFrame:
     """Rows of `batch` whose `keys` are not in `existing` (the stored keys the batch can collide with)."""
     if existing is None:
@@ -114,9 +91,15 @@ class Split:
     raw_records: int
     duplicates_dropped: int  # valid copies of an event_id (in the batch or in gold), repeated invalid records
     already_quarantined: int  # invalid records a previous run stored in quarantine
+    gold_rows: int           # rows of `gold`
+    quarantined: int         # rows of `quarantine`
 
 
 StoredKeys = Callable[[list[str]], "DataFrame | None"]  # days -> the stored keys of those days (or None)
+
+# The grouping sets of the census (`split`), as grouping_id() numbers them: a bit per GROUP BY
+# column, set when the column is not in the set.
+_PER_ID, _PER_DAY, _PER_ARRIVAL_DAY = 0b011, 0b101, 0b110
 
 
 def split(checked: DataFrame, now: datetime, stored_event_ids: StoredKeys, stored_record_ids: StoredKeys) -> Split:
@@ -125,25 +108,55 @@ def split(checked: DataFrame, now: datetime, stored_event_ids: StoredKeys, store
     Dedup reads only what the batch can collide with: the gold `event_id`s of the days the batch's
     events fall in (an event_id names one reading, so its copies carry the same event time), and
     the quarantine `record_id`s of the days the batch's invalid records arrived.
+
+    Within the batch, one event_id keeps its first ingested copy (ties broken by the hashes of the
+    file name and the text, so reruns agree). Almost every event_id of a batch occurs once: only the
+    copies of repeated ids are shuffled and sorted; the other rows stay where they are (sorting every
+    row by event_id was the transform's largest cost after validation).
     """
-    # Cached once validated. A valid record's text and file name are needed only as hashes
-    # (first_per_event_id): building the cache of every record's file name cost as much as the checks.
-    invalid_only = F.col("reason_code").isNotNull()
-    checked = checked.select(*(c for c in checked.columns if c not in ("line", "source_file")),
-                             F.xxhash64("line").alias("_text"), F.xxhash64("source_file").alias("_file"),
-                             F.when(invalid_only, F.col("line")).alias("line"),
-                             F.when(invalid_only, F.col("source_file")).alias("source_file")).cache()
-    valid, invalid = checked.where("reason_code IS NULL"), checked.where("reason_code IS NOT NULL")
-    distinct_invalid = quarantine_rows(invalid, now).cache()
-    event_days = days(valid.select(day(F.col("event_time")).alias("dt")))
+    is_valid, is_invalid = F.col("reason_code").isNull(), F.col("reason_code").isNotNull()
+    cols = [c.name for c in contract.columns()]
+    # Validated once and kept as rows (localCheckpoint), not as Spark's columnar cache: building
+    # the compressed columns cost as much as the checks, and each later pass decoded them again.
+    # A valid record's text and file name are needed only as hashes (ties between copies), the
+    # event_id as a 64-bit hash to find the repeated ones (a collision only sends an id the way of
+    # the copies, where the real ids are compared).
+    rows = checked.select(
+        *cols, F.when(is_valid, day(F.col("event_time"))).alias("dt"),
+        F.when(is_valid, F.xxhash64("event_id")).alias("_id"),
+        F.xxhash64("line").alias("_text"), F.xxhash64("source_file").alias("_file"), "reason_code", "reason",
+        *(F.when(is_invalid, F.col(c)).alias(c) for c in ("line", "source_file", "arrival_dt"))).localCheckpoint()
+    # One pass for everything the routing needs to know first: the valid records' days and the
+    # invalid ones' arrival days (which stored keys to read), the counts, and the repeated ids.
+    census = rows.sparkSession.sql(
+        "SELECT _id, dt, arrival_dt, count(*) AS n, grouping_id() AS g FROM {rows} "
+        "GROUP BY GROUPING SETS ((_id), (dt), (arrival_dt))", rows=rows)
+    census = census.where(f"g != {_PER_ID} OR (_id IS NOT NULL AND n > 1)").localCheckpoint()
+    per_day = census.where(f"g != {_PER_ID}").collect()  # a few rows a day of the batch
+    event_days = sorted(r.dt for r in per_day if r.g == _PER_DAY and r.dt is not None)
+    arrival_days = sorted(r.arrival_dt for r in per_day if r.g == _PER_ARRIVAL_DAY and r.arrival_dt is not None)
+    total = sum(r.n for r in per_day if r.g == _PER_DAY)
+    n_valid = sum(r.n for r in per_day if r.g == _PER_DAY and r.dt is not None)
+
+    valid = rows.where(is_valid)
+    repeated = F.broadcast(census.where(f"g = {_PER_ID}").select("_id"))
+    once = valid.join(repeated, "_id", "left_anti")
+    w = Window.partitionBy("event_id").orderBy("ingest_time", "_file", "_text")
+    copies = valid.join(repeated, "_id", "left_semi").withColumn("_n", F.row_number().over(w)).where("_n = 1")
     # Materialised now, with their lineage cut: the caller appends them to the very tables they were
     # compared with, and a recomputation after that would find nothing new.
-    gold = new_rows(to_gold_events(first_per_event_id(valid)), stored_event_ids(event_days),
-                    "event_id").localCheckpoint()
-    quarantine = new_rows(distinct_invalid, stored_record_ids(days(distinct_invalid)),
-                          "dt", "record_id").localCheckpoint()
-    total, n_valid = checked.agg(F.count("*"), F.count(F.when(F.col("reason_code").isNull(), 1))).first()
+    gold = new_rows(once.select(*cols, "dt").unionByName(copies.select(*cols, "dt")),
+                    stored_event_ids(event_days), "event_id").localCheckpoint()
+    distinct_invalid = quarantine_rows(rows.where(is_invalid), now)
+    if total == n_valid:  # nothing to quarantine: no pass over the rows to find that out again
+        distinct_invalid = quarantine = rows.sparkSession.createDataFrame([], distinct_invalid.schema)
+    else:
+        distinct_invalid = distinct_invalid.localCheckpoint()
+        quarantine = new_rows(distinct_invalid, stored_record_ids(arrival_days), "dt", "record_id").localCheckpoint()
     n_distinct_invalid, n_gold, n_quarantine = distinct_invalid.count(), gold.count(), quarantine.count()
+    # Everything read from the rows is materialised: free their memory (about 350 MiB a million
+    # records) for the writes that follow, rather than when the JVM's cleaner gets to them.
+    rows._jdf.queryExecution().logical().rdd().unpersist(False)
     return Split(gold, quarantine, total,
                  duplicates_dropped=(n_valid - n_gold) + (total - n_valid - n_distinct_invalid),
-                 already_quarantined=n_distinct_invalid - n_quarantine)
+                 already_quarantined=n_distinct_invalid - n_quarantine, gold_rows=n_gold, quarantined=n_quarantine)

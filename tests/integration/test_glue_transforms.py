@@ -153,3 +153,29 @@ def test_hourly_aggregates_match_a_python_reference(spark):
         assert (r.readings, r.min_value, r.max_value) == (len(vals), min(vals), max(vals))
         assert r.avg_value == pytest.approx(sum(vals) / len(vals))
         assert r.p95_value == pytest.approx(float(np.percentile(vals, 95)))
+
+
+def test_copies_of_an_event_id_are_one_event_whatever_their_event_days(spark):
+    """Within a batch an event_id is one event even when a copy carries another day's time; the days
+    asked of gold are those of every valid copy."""
+    first = envelope(1, at=T0)
+    later_copy = dict(envelope(1, at=T0 - timedelta(days=2)), ingest_time=contract.format_time(T0 + timedelta(hours=1)))
+    asked = []
+
+    def spy(days):
+        asked.append(days)
+        return None
+
+    s = transforms.split(checked(spark, [later_copy, first, envelope(2)]), NOW, spy, spy)
+    assert sorted((r.event_id, r.dt) for r in s.gold.collect()) == [
+        (first["event_id"], "2026-11-01"), (envelope(2)["event_id"], "2026-11-01")]
+    assert (s.raw_records, s.gold_rows, s.duplicates_dropped, s.quarantined) == (3, 2, 1, 0)
+    assert asked == [["2026-10-30", "2026-11-01"]]  # no invalid record: no quarantine day to ask for
+
+
+def test_a_batch_without_invalid_records_has_an_empty_quarantine_of_the_same_schema(spark):
+    """The catalog registers the quarantine table with the schema of `Split.quarantine`."""
+    clean = split(spark, [envelope(1)])
+    with_invalid = split(spark, [envelope(1), envelope(2, unit="kelvin")])
+    assert clean.quarantine.collect() == [] and clean.quarantined == 0
+    assert clean.quarantine.schema == with_invalid.quarantine.schema and with_invalid.quarantined == 1
