@@ -154,9 +154,6 @@ def split(checked: DataFrame, now: datetime, stored_event_ids: StoredKeys, store
         distinct_invalid = distinct_invalid.localCheckpoint()
         quarantine = new_rows(distinct_invalid, stored_record_ids(arrival_days), "dt", "record_id").localCheckpoint()
     n_distinct_invalid, n_gold, n_quarantine = distinct_invalid.count(), gold.count(), quarantine.count()
-    # Everything read from the rows is materialised: free their memory (about 350 MiB a million
-    # records) for the writes that follow, rather than when the JVM's cleaner gets to them.
-    rows._jdf.queryExecution().logical().rdd().unpersist(False)
     return Split(gold, quarantine, total,
                  duplicates_dropped=(n_valid - n_gold) + (total - n_valid - n_distinct_invalid),
                  already_quarantined=n_distinct_invalid - n_quarantine, gold_rows=n_gold, quarantined=n_quarantine)
