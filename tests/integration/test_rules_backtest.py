@@ -144,6 +144,29 @@ def test_backtest_of_every_rule_kind_equals_the_reference(kinds_gold, moto_port)
     assert view(got.suppressed) == view(want.suppressed)
 
 
+def test_backtest_of_the_pipeline_rules_on_the_demo_data_equals_the_job(moto_port, tmp_path_factory):
+    """The demo's data (the simulator's seed with its kind anomalies, as the producer makes it) and
+    the pipeline's rules, one of each kind: over gold holding the events the job aggregated (its
+    late ones left out), the backtest gives the alerts the job raises, which equal the reference's
+    (test_flink_rule_kinds.py runs the same events through the job)."""
+    wire = kd.simulator_events()
+    p0 = config.load()
+    want = reference.evaluate(wire, list(p0.rules), kd.BOUND_S)
+    late = {e["event_id"] for e in want.late}
+    assert late, "the simulator's late readings must be in the data"
+    rows = [{**e, "event_time": parse_time(e["event_time"]), "ingest_time": parse_time(e["ingest_time"])}
+            for e in wire if e["event_id"] not in late]
+    p = write_gold(moto_port, tmp_path_factory.mktemp("gold-demo"), "btd", rows)
+    days = sorted({r["event_time"].date() for r in rows})
+    with rules_cli.local_runner(p, moto_port) as run:
+        got = rules_cli.run_backtest(run, list(p.rules), days[0], days[-1])
+    assert {a.rule for a in want.alerts} == {r.name for r in p.rules}
+    view = lambda alerts: sorted((a.alert_id, a.status, a.group_id, a.window_start, round(a.observed, 6))  # noqa: E731
+                                 for a in alerts)
+    assert view(got.alerts) == view(want.alerts)
+    assert view(got.suppressed) == view(want.suppressed)
+
+
 def test_one_day_reads_only_its_partitions_and_the_next(gold, moto_port):
     p, _ = gold
     with rules_cli.local_runner(p, moto_port) as run:
