@@ -153,7 +153,10 @@ def run(spark: SparkSession, p: Pipeline, raw: DataFrame | None = None, *, schem
     if quarantined:
         s.quarantine.repartition("dt").write.mode("append").partitionBy("dt").parquet(quarantine_path)
     seconds["write"] = lap()
-    touched = transforms.days(s.gold)
+    # The partitions the run wrote, each listed once (the hourly step, compaction and the catalog use them)
+    gold_parts = sorted(tuple(r) for r in s.gold.select("dt", "source").distinct().collect())
+    touched = sorted({dt for dt, _ in gold_parts})
+    quarantine_days = transforms.days(s.quarantine)
     if touched:  # recompute the hourly aggregates of every day that gained events
         events = read_days(spark, s3, p, scheme, t.events, touched, ["*"])
         (transforms.hourly(events).repartition("dt").write.mode("overwrite").partitionBy("dt")
@@ -162,14 +165,14 @@ def run(spark: SparkSession, p: Pipeline, raw: DataFrame | None = None, *, schem
     grace = timedelta(seconds=p.firehose.buffering.interval_s + COMPACT_AFTER_S)
     compacted = (compact(spark, s3, p, scheme, t.events, ["dt", "source"], complete_days(now, grace, touched))
                  + compact(spark, s3, p, scheme, t.quarantine, ["dt"],
-                           complete_days(now, grace, transforms.days(s.quarantine))))
+                           complete_days(now, grace, quarantine_days)))
     seconds["compact"] = lap()
     gold = f"s3://{p.buckets.gold}/"
     registered = sum(catalog.register(glue, p.glue.database, table, f"{gold}{table}/", schema, keys, parts) for
                      table, schema, keys, parts in (
                          (t.events, s.gold.schema, ["dt", "source"],
-                          [tuple(r) for r in s.gold.select("dt", "source").distinct().collect()]),
-                         (t.quarantine, s.quarantine.schema, ["dt"], [(d,) for d in transforms.days(s.quarantine)]),
+                          gold_parts),
+                         (t.quarantine, s.quarantine.schema, ["dt"], [(d,) for d in quarantine_days]),
                          (t.hourly, transforms.hourly(s.gold).schema, ["dt"], [(d,) for d in touched])))
     seconds["catalog"] = lap()
     if bookmark is not None:
