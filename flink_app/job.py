@@ -126,7 +126,9 @@ def routed_views(s: JobSettings, p: Pipeline, rules: list) -> list[str]:
     slightly before the windows would drop it (stored, never lost). A duplicate that is also late
     is counted as a duplicate."""
     fields = ", ".join(f"v.`{f}` AS `{f}`" for f in ("event_ms", *rules_mod.EVENT_FIELDS) if f != "event_time")
-    cols = "rowtime, event_ms, proc, event_id, source, entity_id, metric, `value`"
+    # what leaves the source's chain for every record (the dedup's exchange): no more than the rules
+    # and the routes read (event_ms served the late test, before it)
+    cols = "rowtime, proc, event_id, source, entity_id, metric, `value`"
     # the record key only inside the CASEs of the rare rows that need it (a column of its own was
     # computed for every record: a SHA-256 of each line in the tests' file source)
     key = record_key_sql(s)

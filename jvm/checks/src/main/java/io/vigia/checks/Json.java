@@ -64,18 +64,32 @@ public final class Json {
             throw new NotJson("starts with a byte order mark");  // json.loads refuses it too
         }
         try (JsonParser p = FACTORY.createParser(text)) {
-            JsonToken first = p.nextToken();
-            if (first == null) {
-                throw new NotJson("empty");
-            }
-            Object value = read(p, first);
-            if (p.nextToken() != null) {
-                throw new NotJson("content after the JSON value");
-            }
-            return value;
+            return readWhole(p);
         } catch (IOException e) {
             throw new NotJson(e.getMessage());
         }
+    }
+
+    /** {@link #parse(String)} of a text given as its bytes, all ASCII (the caller checked): read as
+     * they are, with no decoding to a String first. */
+    public static Object parseAscii(byte[] ascii) throws NotJson {
+        try (JsonParser p = FACTORY.createParser(ascii)) {
+            return readWhole(p);
+        } catch (IOException e) {
+            throw new NotJson(e.getMessage());
+        }
+    }
+
+    private static Object readWhole(JsonParser p) throws IOException, NotJson {
+        JsonToken first = p.nextToken();
+        if (first == null) {
+            throw new NotJson("empty");
+        }
+        Object value = read(p, first);
+        if (p.nextToken() != null) {
+            throw new NotJson("content after the JSON value");
+        }
+        return value;
     }
 
     private static Object read(JsonParser p, JsonToken t) throws IOException, NotJson {

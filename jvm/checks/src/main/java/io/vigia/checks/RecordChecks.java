@@ -1,12 +1,15 @@
 package io.vigia.checks;
 
+import java.nio.charset.StandardCharsets;
 import java.time.LocalDateTime;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.ToLongFunction;
 import java.util.regex.Pattern;
 
@@ -28,7 +31,24 @@ public final class RecordChecks {
 
     private record Spec(String unit, double min, double max) {}
 
-    private record Check(String code, String field, String test, Object arg, Pattern pattern) {}
+    /** The tests this class knows: a check's test text is resolved once, not per record. */
+    private enum Test {
+        JSON, OBJECT, ADDITIONAL_PROPERTIES, REQUIRED, TYPE, CONST, FINITE, MIN_LENGTH, MAX_LENGTH, PATTERN,
+        FORMAT, VALUES_TYPE, VALUES_MAX_LENGTH, DECLARED, UNIT, RANGE, TOO_OLD, IN_FUTURE;
+
+        static Test of(String code, String test) {
+            try {
+                return valueOf(test.toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("check " + code + ": unknown test " + test);
+            }
+        }
+    }
+
+    /** One check, its argument read once: {@code number} for numeric args, {@code names} for a
+     * name list, {@code pattern} for a regex. */
+    private record Check(String code, String field, Test test, Object arg, double number, Set<Object> names,
+                         Pattern pattern) {}
 
     private final List<Check> checks = new ArrayList<>();
     private final Map<String, Spec> metrics = new HashMap<>();
@@ -41,10 +61,13 @@ public final class RecordChecks {
         Map<String, Object> s = Json.settings(spec, "the checks");
         for (Object o : (List<Object>) s.get("checks")) {
             Map<String, Object> c = (Map<String, Object>) o;
-            String test = (String) c.get("test");
+            String code = (String) c.get("code");
+            Test test = Test.of(code, (String) c.get("test"));
             Object arg = c.get("arg");
-            Pattern pattern = test.equals("pattern") ? Pattern.compile((String) arg) : null;
-            checks.add(new Check((String) c.get("code"), (String) c.get("field"), test, arg, pattern));
+            checks.add(new Check(code, (String) c.get("field"), test, arg,
+                    arg instanceof Json.Num n ? n.value() : Double.NaN,
+                    arg instanceof List<?> names ? new HashSet<>(names) : null,
+                    test == Test.PATTERN ? Pattern.compile((String) arg) : null));
         }
         Map<String, Object> ms = (Map<String, Object>) s.getOrDefault("metrics", Map.of());
         ms.forEach((name, o) -> {
@@ -52,7 +75,7 @@ public final class RecordChecks {
             metrics.put(name, new Spec((String) m.get("unit"), ((Json.Num) m.get("min")).value(),
                     ((Json.Num) m.get("max")).value()));
         });
-        if (checks.size() < 2 || !checks.get(0).test.equals("json") || !checks.get(1).test.equals("object")) {
+        if (checks.size() < 2 || checks.get(0).test != Test.JSON || checks.get(1).test != Test.OBJECT) {
             throw new IllegalArgumentException("the checks must start with record.json and record.object");
         }
         jsonCode = checks.get(0).code;
@@ -64,12 +87,29 @@ public final class RecordChecks {
         return check(text, e -> arrivalMs);
     }
 
+    /** The verdict on a record's bytes, which arrived at {@code arrivalMs}. An all-ASCII record (what
+     * the producer writes) is parsed from its bytes; any other is decoded as UTF-8 first, bytes that
+     * are not UTF-8 becoming U+FFFD, which the json check refuses. */
+    public Verdict check(byte[] utf8, long arrivalMs) {
+        for (byte b : utf8) {
+            if (b < 0) {  // a byte >= 0x80: not ASCII
+                return check(new String(utf8, StandardCharsets.UTF_8), arrivalMs);
+            }
+        }
+        Object parsed;
+        try {
+            parsed = Json.parseAscii(utf8);
+        } catch (Json.NotJson e) {
+            return Verdict.invalid(jsonCode, null);
+        }
+        return checkParsed(parsed, e -> arrivalMs);
+    }
+
     /**
      * The verdict on {@code text}, whose arrival depends on the record itself (the batch path clamps
      * its {@code ingest_time} into the window its file was delivered in): {@code arrival} is asked only
      * by the age rules, that is after every contract check passed.
      */
-    @SuppressWarnings("unchecked")
     public Verdict check(String text, ToLongFunction<Map<String, Object>> arrival) {
         if (text == null || text.indexOf('\uFFFD') >= 0) {  // what the decoder left of bytes that are not UTF-8
             return Verdict.invalid(jsonCode, null);
@@ -80,70 +120,118 @@ public final class RecordChecks {
         } catch (Json.NotJson e) {
             return Verdict.invalid(jsonCode, null);
         }
+        return checkParsed(parsed, arrival);
+    }
+
+    @SuppressWarnings("unchecked")
+    private Verdict checkParsed(Object parsed, ToLongFunction<Map<String, Object>> arrival) {
         if (!(parsed instanceof Map)) {
             return Verdict.invalid(objectCode, null);
         }
-        Map<String, Object> e = (Map<String, Object>) parsed;
+        Record r = new Record((Map<String, Object>) parsed, arrival);
         for (int i = 2; i < checks.size(); i++) {
             Check c = checks.get(i);
             boolean pass;
-            if (c.test.equals("additional_properties")) {
-                pass = ((List<Object>) c.arg).containsAll(e.keySet());
-            } else if (!e.containsKey(c.field)) {
-                pass = !c.test.equals("required");
+            if (c.test == Test.ADDITIONAL_PROPERTIES) {
+                pass = c.names.containsAll(r.e.keySet());
+            } else if (!r.e.containsKey(c.field)) {
+                pass = c.test != Test.REQUIRED;
             } else {
-                pass = c.test.equals("required") || passes(c, e, arrival);
+                pass = c.test == Test.REQUIRED || passes(c, r);
             }
             if (!pass) {
-                return Verdict.invalid(c.code, e);
+                return Verdict.invalid(c.code, r.e);
             }
         }
-        return new Verdict(null, eventMs((String) e.get("event_time")), e);
+        String eventTime = (String) r.e.get("event_time");  // required by the contract, not by every check list
+        return new Verdict(null, eventTime == null ? 0 : r.timeMs(eventTime), r.e);
     }
 
-    private boolean passes(Check c, Map<String, Object> e, ToLongFunction<Map<String, Object>> arrival) {
-        Object v = e.get(c.field);
+    /** One record under check: what several checks read is computed once (the metric's spec, the
+     * arrival, an instant's milliseconds). */
+    private final class Record {
+        final Map<String, Object> e;
+        private final ToLongFunction<Map<String, Object>> arrivalOf;
+        private Spec spec;
+        private boolean specRead;
+        private long arrivalMs = Long.MIN_VALUE;
+        private String timeText;
+        private long timeMs;
+
+        Record(Map<String, Object> e, ToLongFunction<Map<String, Object>> arrivalOf) {
+            this.e = e;
+            this.arrivalOf = arrivalOf;
+        }
+
+        Spec spec() {
+            if (!specRead) {
+                spec = metrics.get((String) e.get("metric"));
+                specRead = true;
+            }
+            return spec;
+        }
+
+        long arrival() {
+            if (arrivalMs == Long.MIN_VALUE) {
+                arrivalMs = arrivalOf.applyAsLong(e);
+            }
+            return arrivalMs;
+        }
+
+        long timeMs(String t) {
+            if (!t.equals(timeText)) {
+                timeMs = eventMs(t);
+                timeText = t;
+            }
+            return timeMs;
+        }
+    }
+
+    private boolean passes(Check c, Record r) {
+        Object v = r.e.get(c.field);
         switch (c.test) {
-            case "type":
+            case TYPE:
                 return isType((String) c.arg, v);
-            case "const":
-                return v instanceof Json.Num n && n.value() == ((Json.Num) c.arg).value();
-            case "finite":
+            case CONST:
+                return v instanceof Json.Num n && n.value() == c.number;
+            case FINITE:
                 return Double.isFinite(((Json.Num) v).value());
-            case "min_length":
-                return codePoints((String) v) >= intArg(c);
-            case "max_length":
-                return codePoints((String) v) <= intArg(c);
-            case "pattern":
+            case MIN_LENGTH:
+                return codePoints((String) v) >= c.number;
+            case MAX_LENGTH:
+                return codePoints((String) v) <= c.number;
+            case PATTERN:
                 return c.pattern.matcher((String) v).matches();
-            case "format":
+            case FORMAT:
                 return realInstant((String) v);
-            case "values_type":
-                return ((Map<?, ?>) v).values().stream().allMatch(x -> isType((String) c.arg, x));
-            case "values_max_length":
-                return ((Map<?, ?>) v).values().stream().allMatch(x -> codePoints((String) x) <= intArg(c));
-            default:
-                return passesGold(c, v, metrics.get((String) e.get("metric")), e, arrival);
-        }
-    }
-
-    private static boolean passesGold(Check c, Object v, Spec spec, Map<String, Object> e,
-                                      ToLongFunction<Map<String, Object>> arrival) {
-        switch (c.test) {
-            case "declared":
-                return spec != null;
-            case "unit":
-                return v.equals(spec.unit);
-            case "range": {
+            case VALUES_TYPE:
+                for (Object x : ((Map<?, ?>) v).values()) {
+                    if (!isType((String) c.arg, x)) {
+                        return false;
+                    }
+                }
+                return true;
+            case VALUES_MAX_LENGTH:
+                for (Object x : ((Map<?, ?>) v).values()) {
+                    if (codePoints((String) x) > c.number) {
+                        return false;
+                    }
+                }
+                return true;
+            case DECLARED:
+                return r.spec() != null;
+            case UNIT:
+                return v.equals(r.spec().unit);
+            case RANGE: {
                 double x = ((Json.Num) v).value();
-                return spec.min <= x && x <= spec.max;
+                return r.spec().min <= x && x <= r.spec().max;
             }
-            case "too_old":
-                return eventMs((String) v) >= arrival.applyAsLong(e) - intArg(c) * 1000L;
-            case "in_future":
-                return eventMs((String) v) <= arrival.applyAsLong(e) + intArg(c) * 1000L;
+            case TOO_OLD:
+                return r.timeMs((String) v) >= r.arrival() - (long) c.number * 1000L;
+            case IN_FUTURE:
+                return r.timeMs((String) v) <= r.arrival() + (long) c.number * 1000L;
             default:
-                throw new IllegalArgumentException("check " + c.code + ": unknown test " + c.test);
+                throw new IllegalStateException("check " + c.code + ": " + c.test + " is not a field test");
         }
     }
 
@@ -154,10 +242,6 @@ public final class RecordChecks {
             case "object": return v instanceof Map;
             default: throw new IllegalArgumentException("no JSON type " + type);
         }
-    }
-
-    private static long intArg(Check c) {
-        return (long) ((Json.Num) c.arg).value();
     }
 
     private static int codePoints(String s) {

@@ -57,4 +57,19 @@ class RecordChecksTest {
         assertNull(ok.reason());
         assertEquals(ARRIVAL + 300_000, ok.eventTimeMs(), "sub-millisecond digits are dropped");
     }
+
+    @Test
+    void aRecordsBytesGetTheVerdictOfItsText() {
+        for (String text : new String[] {"", "{} {}", "{\"n\": NaN}", "[1]", "{\"x\": 1}", "{\"n\": \"99\", \"metric\": \"t\"}",
+                "{\"n\": 1, \"note\": \"\u00e9\u00e9x\", \"metric\": \"t\"}", "{\"n\": 1, \"note\": \"\ud83d\ude00x\", \"metric\": \"t\"}",
+                "{\"n\": 1, \"metric\": \"t\", \"event_time\": \"2026-11-01T12:05:00.001Z\"}",
+                "{\"n\": 2.5, \"metric\": \"t\", \"event_time\": \"2026-11-01T12:05:00Z\"}", "{\"n\":1}\uFFFD"}) {
+            RecordChecks.Verdict fromText = CHECKS.check(text, ARRIVAL);
+            RecordChecks.Verdict fromBytes = CHECKS.check(text.getBytes(java.nio.charset.StandardCharsets.UTF_8), ARRIVAL);
+            assertEquals(fromText.reason(), fromBytes.reason(), text);
+            assertEquals(fromText.eventTimeMs(), fromBytes.eventTimeMs(), text);
+        }
+        byte[] notUtf8 = {'{', '"', 'n', '"', ':', '"', (byte) 0xC3, '"', '}'};
+        assertEquals("record.json", CHECKS.check(notUtf8, ARRIVAL).reason(), "bytes that are not UTF-8");
+    }
 }

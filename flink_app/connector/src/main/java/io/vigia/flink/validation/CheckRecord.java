@@ -69,11 +69,12 @@ public class CheckRecord extends ScalarFunction {
         if (last.checks == checks && last.arrivalMs == arrivalMs && line.equals(last.line)) {
             return last.row;
         }
+        byte[] bytes = line.toBytes();  // may be the StringData's own memory
         last.checks = checks;
         // a copy: with object reuse, the memory a StringData points at may hold the next record later
-        last.line = StringData.fromBytes(line.toBytes());
+        last.line = StringData.fromBytes(bytes.clone());
         last.arrivalMs = arrivalMs;
-        last.row = verdictRow(checks.check(line.toString(), arrivalMs));
+        last.row = verdictRow(checks.check(bytes, arrivalMs));
         return last.row;
     }
 
