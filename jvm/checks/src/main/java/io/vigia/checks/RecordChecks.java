@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.ToLongFunction;
@@ -38,7 +39,7 @@ public final class RecordChecks {
 
         static Test of(String code, String test) {
             try {
-                return valueOf(test.toUpperCase(java.util.Locale.ROOT));
+                return valueOf(test.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("check " + code + ": unknown test " + test);
             }
