@@ -2,6 +2,8 @@
 
 This is how a Lambda consumer would evaluate the rules, written independently of the SQL compiler.
 It states the alerts the Flink job must emit (tests, demo) and is the benchmark's baseline.
+`admit` is what such a consumer (and the job) does before the rules: the contract and gold checks
+(their Python compile, vigia_core.contract.checks) and dedup by event_id.
 
 Semantics it shares with the job (and that the job's tests hold it to):
 - Event time is `event_time`; windows are epoch-aligned: tumble [k*size, (k+1)*size), hop windows
@@ -34,7 +36,7 @@ from flink_app import lifecycle
 from flink_app.alerts import Alert
 from flink_app.rules import EVENT_FIELDS
 from vigia_core.config import Rule
-from vigia_core.contract import parse_time
+from vigia_core.contract import checks, parse_time
 
 COMPARE = lifecycle.COMPARE
 
@@ -72,6 +74,30 @@ class _Agg:
     def value(self, aggregate: str) -> float:
         return {"count": float(self.count), "sum": self.total, "avg": self.total / self.count,
                 "min": self.low, "max": self.high}[aggregate]
+
+
+@dataclass
+class Admitted:
+    events: list[dict] = field(default_factory=list)  # valid, first copy of each event_id, in order
+    invalid: int = 0
+    duplicates: int = 0
+
+
+def admit(records: Iterable[tuple[bytes, datetime]], limits: checks.Limits) -> Admitted:
+    """The events among `records` (bytes as read from the stream, and their arrival time) that may
+    reach a rule: those passing the contract and the gold rules, the first copy of each event_id
+    (the job counts the others as duplicates)."""
+    out, seen = Admitted(), set()
+    for data, arrival in records:
+        event, failed = checks.verdict(data, limits, arrival)
+        if failed is not None:
+            out.invalid += 1
+        elif event["event_id"] in seen:
+            out.duplicates += 1
+        else:
+            seen.add(event["event_id"])
+            out.events.append(event)
+    return out
 
 
 def window_starts(r: Rule, ts_ms: int) -> list[int]:

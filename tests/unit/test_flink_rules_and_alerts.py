@@ -110,6 +110,24 @@ def test_reference_lateness_is_per_partition():
     assert [e["event_id"] for e in res.late] == ["e2", "e4"]   # b is another partition; 96 > 100 - 5
 
 
+def test_reference_admits_what_the_checks_pass_and_the_first_copy_of_each_event_id():
+    """The plain-Python consumer's gate (benchmark baseline, demo's expected alerts): every record
+    ends admitted, invalid or a duplicate, and the verdict is the checks' own."""
+    from tests.support import adversarial as adv
+    from vigia_core.contract import checks
+
+    limits = checks.Limits.of(config.load())
+    defects = [data for _, data in adv.named_defects()]
+    valid = [json.dumps(adv.valid(i)).encode() for i in range(5)]
+    stream = [valid[0], *defects, valid[1], valid[0], valid[2], valid[1], valid[0]]
+    out = reference.admit([(d, adv.ARRIVAL) for d in stream], limits)
+    passing = [d for d in defects if checks.first_failure(d, limits, adv.ARRIVAL) is None]  # edge cases
+    assert out.events == [json.loads(d) for d in (valid[0], *passing, valid[1], valid[2])]
+    assert out.invalid == len(defects) - len(passing) > 0
+    assert out.duplicates == 3
+    assert len(out.events) + out.invalid + out.duplicates == len(stream)
+
+
 def test_properties_round_trip_and_errors(tmp_path):
     s = properties.JobSettings(region="eu-west-1", stream_arn="arn:aws:kinesis:eu-west-1:1:stream/x",
                                alert_topic_arn="arn:t", alert_dlq_url="http://q", late_bucket="raw")

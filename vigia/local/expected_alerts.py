@@ -100,14 +100,7 @@ def gold_events(p: Pipeline) -> list[dict]:
     """The events in the stream that the job may aggregate, in stream order: those passing the
     contract and the gold rules (vigia_core.contract.checks, measured against their arrival time), the
     first copy of each event_id only (the job counts the others as duplicates)."""
-    limits, seen, events = checks.Limits.of(p), set(), []
-    for data, arrival in stream.read_records_with_arrival(p):
-        if checks.first_failure(data, limits, arrival) is None:
-            event = json.loads(data)
-            if event["event_id"] not in seen:
-                seen.add(event["event_id"])
-                events.append(event)
-    return events
+    return reference.admit(stream.read_records_with_arrival(p), checks.Limits.of(p)).events
 
 
 def kinds_summary(alerts) -> dict:
