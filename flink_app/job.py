@@ -58,8 +58,11 @@ def source_ddl(s: JobSettings, p: Pipeline) -> str:
     cols.append(f"  WATERMARK FOR rowtime AS rowtime - INTERVAL '{p.flink.out_of_orderness_s}' SECOND")
     options = {"format": "raw"}
     if s.source_connector == "kinesis":
+        poll = f"{p.flink.poll_interval_ms} ms"  # the connector's defaults are 1 s
         options.update({"connector": "kinesis", "stream.arn": s.stream_arn, "aws.region": s.region,
-                        "source.init.position": s.init_position})
+                        "source.init.position": s.init_position,
+                        "source.reader.nonempty-records-fetch-interval": poll,
+                        "source.reader.empty-records-fetch-interval": poll})
         if s.init_timestamp:
             options["source.init.timestamp"] = s.init_timestamp
         if s.aws_endpoint:  # the local runtime: moto with static test credentials

@@ -175,6 +175,10 @@ class Flink(Strict):
     # Watermarks advance in steps of at least this much event time (and at least this often): each
     # step costs every window operator, so it trades throughput against up to this much latency.
     watermark_interval_ms: Annotated[int, Field(ge=1, le=60_000)] = 1000
+    # The job's wait between GetRecords calls on a shard (and its first wait on an idle shard, which
+    # then doubles up to 3 s): up to this much alert latency. Kinesis allows 5 calls/s per shard,
+    # shared by every consumer; Firehose takes one, so the job may take at most four (>= 250 ms).
+    poll_interval_ms: Annotated[int, Field(ge=250, le=10_000)] = 1000
     # Keyed-state entries the Python operator caches (python.state.cache-size): one per rule, entity
     # and state; a miss is a round trip to the JVM.
     python_state_cache_entries: Annotated[int, Field(ge=1000)] = 100_000

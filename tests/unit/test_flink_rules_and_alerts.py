@@ -128,6 +128,24 @@ def test_reference_admits_what_the_checks_pass_and_the_first_copy_of_each_event_
     assert len(out.events) + out.invalid + out.duplicates == len(stream)
 
 
+def test_the_jobs_polls_leave_room_in_each_shards_read_limit():
+    """"Each shard can support up to five read transactions per second", shared by every consumer
+    (https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html), and Firehose
+    reading the stream calls GetRecords once a second per shard
+    (https://docs.aws.amazon.com/firehose/latest/dev/writing-with-kinesis-streams.html). The job's
+    poll interval (its wait after a non-empty and after a first empty GetRecords) leaves room."""
+    from flink_app import job
+    from vigia.local.variants import with_settings
+
+    p = config.load()
+    assert 1000 / p.flink.poll_interval_ms + 1 <= 5
+    with pytest.raises(config.ConfigError, match="poll_interval_ms"):
+        with_settings(p, "flink", poll_interval_ms=200)   # 5 calls/s: none left for Firehose
+    ddl = job.source_ddl(properties.JobSettings(region=p.region, stream_arn="arn:aws:kinesis:x"), p)
+    for option in ("nonempty-records-fetch-interval", "empty-records-fetch-interval"):
+        assert f"'source.reader.{option}' = '{p.flink.poll_interval_ms} ms'" in ddl
+
+
 def test_properties_round_trip_and_errors(tmp_path):
     s = properties.JobSettings(region="eu-west-1", stream_arn="arn:aws:kinesis:eu-west-1:1:stream/x",
                                alert_topic_arn="arn:t", alert_dlq_url="http://q", late_bucket="raw")
