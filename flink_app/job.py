@@ -5,8 +5,10 @@ Layout of the one job (flink_app/README.md has the why):
     benchmark): each record's text (`raw` format), where it came from, its arrival time; `rowtime`
     = event time of a record that passes every check (VIGIA_CHECK, flink_app/validation.py), else
     epoch 0
-  view `routed`: exactly one route per record: invalid (reason code), late (the window step would
-    drop it) or on_time; the rule fields are read from valid records only
+  view `flagged`: invalid (reason code) or late (the window step would drop it), in the source's
+    chain; then the dedup by event_id (FirstSeen, a keyed Java operator in the job's jar)
+  view `routed`: exactly one route per record: invalid, duplicate, late or on_time; the rule
+    fields are read from valid records only
   view `events` (on-time rows) -> compiled rules (window TVFs, UNION ALL)
   ONE query: alert rows UNION ALL late/invalid rows (one scan of the source, one watermark)
   -> keyed Python function: cooldown for alerts (keyed state), dropped rows as tagged JSON
@@ -24,7 +26,8 @@ from pathlib import Path
 from pyflink.common import Configuration, Types
 from pyflink.datastream import KeyedProcessFunction, MapFunction, RuntimeContext, StreamExecutionEnvironment
 from pyflink.datastream.state import ValueStateDescriptor
-from pyflink.table import StreamTableEnvironment
+from pyflink.java_gateway import get_gateway
+from pyflink.table import StreamTableEnvironment, Table
 
 from flink_app import rules as rules_mod
 from flink_app import validation
@@ -54,7 +57,6 @@ def source_ddl(s: JobSettings, p: Pipeline) -> str:
                  "  file_path STRING METADATA FROM 'file.path' VIRTUAL"]
     verdict = validation.check_sql(Limits.of(p), LINE, "arrival")
     cols.append(f"  rowtime AS TO_TIMESTAMP_LTZ(COALESCE({verdict}.event_ms, 0), 3)")
-    cols.append("  proc AS PROCTIME()")
     cols.append(f"  WATERMARK FOR rowtime AS rowtime - INTERVAL '{p.flink.out_of_orderness_s}' SECOND")
     options = {"format": "raw"}
     if s.source_connector == "kinesis":
@@ -112,50 +114,54 @@ def late_sql(rules: list) -> str:
     return f"({wm} IS NOT NULL AND CASE `metric` {' '.join(whens)} ELSE rowtime <= {wm} END)"
 
 
-def routed_views(s: JobSettings, p: Pipeline, rules: list) -> list[str]:
+def routed_views(s: JobSettings, p: Pipeline, rules: list) -> tuple[list[str], str]:
     """Exactly one route per record: invalid (reason = code of the first failing check), duplicate
-    (an event_id seen before, in keyed state that expires `state_ttl_ms` after its last access),
-    late (the window step would drop it) or on_time. The rule fields come from valid records only.
+    (a valid record whose event_id was seen before, flink_app/connector's FirstSeen: keyed state
+    that forgets an id `state_ttl_ms` to twice that after it was last seen), late (the window step
+    would drop it) or on_time. The rule fields come from valid records only.
+
+    Returns the views before the dedup (`flagged`) and the routing after it, over table `deduped`
+    (`flagged` + `duplicate`: see `declare_tables`).
 
     One branch for every record (no UNION): the planner then reads the source through one chain of
-    operators, where a second branch had it repeat the checks and the watermark step. An invalid
-    record is keyed by its record key, so it never meets a valid event_id (nor another record).
-    The late test runs in the source's chain, before the exchange, so that only a late or invalid
-    record carries its text (`payload`) through the job: an on-time row is a few fields. A
-    watermark follows the records sent before it on every channel and the windows take the minimum
-    over their channels, so an event routed on_time is never dropped by a window. With one source
+    operators, where a second branch had it repeat the checks and the watermark step. The late test
+    runs in the source's chain, before the dedup's exchange, so that only a late or invalid record
+    carries its text (`payload`) through the job: an on-time row is a few fields. A watermark
+    follows the records sent before it on every channel and the windows take the minimum over
+    their channels, so an event routed on_time is never dropped by a window. With one source
     subtask (the default: it reads every shard, with per-shard watermarks) both see the same
     watermark; with several, an event can be stored late against its own subtask's watermark
     slightly before the windows would drop it (stored, never lost). A duplicate that is also late
     is counted as a duplicate."""
     fields = ", ".join(f"v.`{f}` AS `{f}`" for f in ("event_ms", *rules_mod.EVENT_FIELDS) if f != "event_time")
     # what leaves the source's chain for every record (the dedup's exchange): no more than the rules
-    # and the routes read (event_ms served the late test, before it)
-    cols = "rowtime, proc, event_id, source, entity_id, metric, `value`"
-    # the record key only inside the CASEs of the rare rows that need it (a column of its own was
+    # and the routes read (event_ms served the late test, before it; source only for a rule on it)
+    source = "source, " if any(r.source is not None for r in rules) else ""
+    cols = f"rowtime, event_id, {source}entity_id, metric, `value`"
+    # the record key only inside the CASE of the rare rows that need it (a column of its own was
     # computed for every record: a SHA-256 of each line in the tests' file source)
-    key = record_key_sql(s)
-    payload = "JSON_OBJECT(" + ", ".join(f"KEY '{k}' VALUE {v}" for k, v in dropped_fields(key).items()) + ")"
-    return [
+    payload = "JSON_OBJECT(" + ", ".join(f"KEY '{k}' VALUE {v}" for k, v in dropped_fields(record_key_sql(s)).items()) + ")"
+    views = [
         f"CREATE TEMPORARY VIEW checked AS\n"
-        f"SELECT `line`, arrival, rowtime, proc, v.reason AS reason, {fields}, {origin_columns(s)}\n"
+        f"SELECT `line`, arrival, rowtime, v.reason AS reason, {fields}, {origin_columns(s)}\n"
         f"FROM (SELECT *, {validation.check_sql(Limits.of(p), LINE, 'arrival')} AS v FROM source_events)",
         "CREATE TEMPORARY VIEW flagged AS\n"
-        f"SELECT {cols}, reason IS NOT NULL AS is_invalid, is_late, "
-        f"CASE WHEN reason IS NOT NULL THEN {key} END AS invalid_key,\n"
+        f"SELECT {cols}, reason IS NOT NULL AS is_invalid, is_late,\n"
         f"  CASE WHEN reason IS NOT NULL OR is_late THEN {payload} END AS payload\n"
         f"FROM (SELECT *, reason IS NULL AND {late_sql(rules)} AS is_late FROM checked)",
-        "CREATE TEMPORARY VIEW routed AS\n"
-        f"SELECT {cols}, CASE WHEN is_invalid THEN 'invalid' WHEN times_seen > 1 THEN 'duplicate' "
-        "WHEN is_late THEN 'late' ELSE 'on_time' END AS route, payload\n"
-        f"FROM (SELECT *, COUNT(*) OVER (PARTITION BY event_id, invalid_key ORDER BY proc "
-        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS times_seen FROM flagged)",
     ]
+    # PROCTIME() here: the counts' one-second windows (a processing-time attribute does not cross
+    # the dedup's DataStream step)
+    routed = ("CREATE TEMPORARY VIEW routed AS\n"
+              f"SELECT {cols}, PROCTIME() AS proc, CASE WHEN is_invalid THEN 'invalid' WHEN duplicate THEN 'duplicate' "
+              "WHEN is_late THEN 'late' ELSE 'on_time' END AS route, payload\nFROM deduped")
+    return views, routed
 
 
 def state_ttl_ms(p: Pipeline, rules: list) -> int:
-    """How long an event_id is remembered: the longest window plus the out-of-orderness bound (a
-    duplicate arriving later is late anyway), plus one checkpoint interval of slack."""
+    """How long an event_id is remembered at least (FirstSeen keeps it up to twice that): the longest
+    window plus the out-of-orderness bound (a duplicate arriving later is late anyway), plus one
+    checkpoint interval of slack."""
     return (rules_mod.max_window_s(rules) + p.flink.out_of_orderness_s + p.flink.checkpoint_interval_s) * 1000
 
 
@@ -419,11 +425,18 @@ def dropped_key(prefix: str, kind: str, record: dict) -> str:
 
 def declare_tables(t_env: StreamTableEnvironment, p: Pipeline, s: JobSettings, rules: list) -> None:
     """The check function, the source and the routing views (`routed`, `events`) on `t_env`."""
-    t_env.get_config().set("table.exec.state.ttl", f"{state_ttl_ms(p, rules)} ms")
     t_env.create_java_temporary_system_function(validation.FUNCTION, validation.FUNCTION_CLASS)
     t_env.execute_sql(source_ddl(s, p))
-    for view in routed_views(s, p, rules):
+    flagged, routed = routed_views(s, p, rules)
+    for view in flagged:
         t_env.execute_sql(view)
+    # The dedup is a keyed Java operator between two SQL parts (`flagged` -> DataStream -> `deduped`,
+    # internal rows throughout, the watermarks carried over): SQL's own dedup keeps its state with
+    # TTL, whose heap cleanup cost half the SQL part's throughput (docs/decisions.md).
+    deduped = get_gateway().jvm.io.vigia.flink.dedup.FirstSeen.apply(
+        t_env._j_tenv, t_env.from_path("flagged")._j_table, "event_id", "is_invalid", "rowtime", state_ttl_ms(p, rules))
+    t_env.create_temporary_view("deduped", Table(deduped, t_env))
+    t_env.execute_sql(routed)
     t_env.execute_sql(EVENTS_VIEW)
 
 
