@@ -120,8 +120,8 @@ def routed_views(s: JobSettings, p: Pipeline, rules: list) -> tuple[list[str], s
     that forgets an id `state_ttl_ms` to twice that after it was last seen), late (the window step
     would drop it) or on_time. The rule fields come from valid records only.
 
-    Returns the views before the dedup (`flagged`) and the routing after it, over table `deduped`
-    (`flagged` + `duplicate`: see `declare_tables`).
+    Returns the views before the dedup (`flagged`: is_invalid, is_late) and the view after it
+    (`routed`), over table `deduped` (`flagged` + the route FirstSeen decides: see `declare_tables`).
 
     One branch for every record (no UNION): the planner then reads the source through one chain of
     operators, where a second branch had it repeat the checks and the watermark step. The late test
@@ -150,11 +150,7 @@ def routed_views(s: JobSettings, p: Pipeline, rules: list) -> tuple[list[str], s
         f"  CASE WHEN reason IS NOT NULL OR is_late THEN {payload} END AS payload\n"
         f"FROM (SELECT *, reason IS NULL AND {late_sql(rules)} AS is_late FROM checked)",
     ]
-    # PROCTIME() here: the counts' one-second windows (a processing-time attribute does not cross
-    # the dedup's DataStream step)
-    routed = ("CREATE TEMPORARY VIEW routed AS\n"
-              f"SELECT {cols}, PROCTIME() AS proc, CASE WHEN is_invalid THEN 'invalid' WHEN duplicate THEN 'duplicate' "
-              "WHEN is_late THEN 'late' ELSE 'on_time' END AS route, payload\nFROM deduped")
+    routed = f"CREATE TEMPORARY VIEW routed AS\nSELECT {cols}, route, payload FROM deduped"
     return views, routed
 
 
@@ -188,11 +184,9 @@ def output_sql(rules_query: str) -> str:
             f"SELECT route, CAST(NULL AS STRING), entity_id, metric, CAST(NULL AS TIMESTAMP(3)), "
             f"CAST(NULL AS TIMESTAMP(3)), CAST(NULL AS DOUBLE), CAST(NULL AS BIGINT), payload "
             f"FROM routed WHERE route IN ('late', 'invalid')\nUNION ALL\n"
-            # Every record counted once by route, per second of processing time: the counters'
-            # source (a trickle into Python; duplicates are only counted, not stored).
-            f"SELECT 'count', route, {none}CAST(NULL AS DOUBLE), COUNT(*), CAST(NULL AS STRING) "
-            f"FROM TABLE(TUMBLE(TABLE routed, DESCRIPTOR(proc), INTERVAL '1' SECOND)) "
-            f"GROUP BY route, window_start, window_end")
+            # Every record counted once by route, by FirstSeen, once a second: the counters' source
+            # (a trickle into Python; duplicates are only counted, not stored).
+            f"SELECT 'count', route, {none}CAST(NULL AS DOUBLE), records, CAST(NULL AS STRING) FROM route_counts")
 
 
 def configure(p: Pipeline, s: JobSettings, jars: list[str] | None = None, local: bool = True) -> Configuration:
@@ -432,10 +426,13 @@ def declare_tables(t_env: StreamTableEnvironment, p: Pipeline, s: JobSettings, r
         t_env.execute_sql(view)
     # The dedup is a keyed Java operator between two SQL parts (`flagged` -> DataStream -> `deduped`,
     # internal rows throughout, the watermarks carried over): SQL's own dedup keeps its state with
-    # TTL, whose heap cleanup cost half the SQL part's throughput (docs/decisions.md).
-    deduped = get_gateway().jvm.io.vigia.flink.dedup.FirstSeen.apply(
-        t_env._j_tenv, t_env.from_path("flagged")._j_table, "event_id", "is_invalid", "rowtime", state_ttl_ms(p, rules))
+    # TTL, whose heap cleanup cost half the SQL part's throughput (docs/decisions.md). It routes
+    # each record and counts the routes (`route_counts`), so counting crosses no exchange.
+    deduped, counts = get_gateway().jvm.io.vigia.flink.dedup.FirstSeen.apply(
+        t_env._j_tenv, t_env.from_path("flagged")._j_table, "event_id", "is_invalid", "is_late", "rowtime",
+        state_ttl_ms(p, rules))
     t_env.create_temporary_view("deduped", Table(deduped, t_env))
+    t_env.create_temporary_view("route_counts", Table(counts, t_env))
     t_env.execute_sql(routed)
     t_env.execute_sql(EVENTS_VIEW)
 
