@@ -140,7 +140,8 @@ def routed_views(s: JobSettings, p: Pipeline, rules: list) -> tuple[list[str], s
     cols = f"rowtime, event_id, {source}entity_id, metric, `value`"
     # the record key only inside the CASE of the rare rows that need it (a column of its own was
     # computed for every record: a SHA-256 of each line in the tests' file source)
-    payload = "JSON_OBJECT(" + ", ".join(f"KEY '{k}' VALUE {v}" for k, v in dropped_fields(record_key_sql(s)).items()) + ")"
+    key = record_key_sql(s)
+    payload = "JSON_OBJECT(" + ", ".join(f"KEY '{k}' VALUE {v}" for k, v in dropped_fields(key).items()) + ")"
     views = [
         f"CREATE TEMPORARY VIEW checked AS\n"
         f"SELECT `line`, arrival, rowtime, v.reason AS reason, {fields}, {origin_columns(s)}\n"

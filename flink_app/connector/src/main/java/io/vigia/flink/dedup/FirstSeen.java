@@ -107,17 +107,17 @@ public final class FirstSeen extends KeyedProcessFunction<Integer, RowData, RowD
                 .keyBy(new Bucket(id, invalid), Types.INT)
                 .process(new FirstSeen(id, invalid, late, retentionMs), InternalTypeInfo.of(out))
                 .name("FirstSeen(" + idColumn + ")");
+        Schema withWatermarks = columns(out).watermark(rowtimeColumn, "SOURCE_WATERMARK()").build();
+        return new Table[] {tEnv.fromDataStream(routed, withWatermarks),
+                            tEnv.fromDataStream(routed.getSideOutput(COUNTS), columns(COUNT_TYPE).build())};
+    }
+
+    private static Schema.Builder columns(RowType type) {
         Schema.Builder s = Schema.newBuilder();
-        for (RowType.RowField f : out.getFields()) {
+        for (RowType.RowField f : type.getFields()) {
             s.column(f.getName(), DataTypes.of(f.getType()));
         }
-        s.watermark(rowtimeColumn, "SOURCE_WATERMARK()");
-        Schema.Builder c = Schema.newBuilder();
-        for (RowType.RowField f : COUNT_TYPE.getFields()) {
-            c.column(f.getName(), DataTypes.of(f.getType()));
-        }
-        return new Table[] {tEnv.fromDataStream(routed, s.build()),
-                            tEnv.fromDataStream(routed.getSideOutput(COUNTS), c.build())};
+        return s;
     }
 
     /** The bucket of a valid record's event_id; every invalid record goes to bucket 0 (no state). */
