@@ -58,6 +58,7 @@ import java.util.List;
 public final class FirstSeen extends KeyedProcessFunction<Integer, RowData, RowData> {
     static final int BUCKETS = 4096;
     static final String[] ROUTES = {"invalid", "duplicate", "late", "on_time"};
+    private static final int INVALID = 0, DUPLICATE = 1, LATE = 2, ON_TIME = 3;  // indexes of ROUTES
     private static final StringData[] ROUTE_DATA =
             Arrays.stream(ROUTES).map(StringData::fromString).toArray(StringData[]::new);
     private static final RowType COUNT_TYPE = RowType.of(false,
@@ -153,18 +154,19 @@ public final class FirstSeen extends KeyedProcessFunction<Integer, RowData, RowD
 
     @Override
     public void processElement(RowData row, Context ctx, Collector<RowData> out) throws Exception {
+        long now = ctx.timerService().currentProcessingTime();
         int r;
         if (row.getBoolean(invalidField)) {
-            r = 0;
-        } else if (tracked(row, idField, invalidField) && seenBefore(row, ctx)) {
-            r = 1;
+            r = INVALID;
+        } else if (tracked(row, idField, invalidField) && seenBefore(row, now)) {
+            r = DUPLICATE;
         } else {
-            r = row.getBoolean(lateField) ? 2 : 3;
+            r = row.getBoolean(lateField) ? LATE : ON_TIME;
         }
         counts[r]++;
         route.setField(0, ROUTE_DATA[r]);
         out.collect(new JoinedRowData(row.getRowKind(), row, route));
-        long next = (ctx.timerService().currentProcessingTime() / 1000 + 1) * 1000;
+        long next = (now / 1000 + 1) * 1000;
         int bucket = ctx.getCurrentKey();
         if (flushAt[bucket] != next) {  // one timer a second per bucket with records
             ctx.timerService().registerProcessingTimeTimer(next);
@@ -182,8 +184,8 @@ public final class FirstSeen extends KeyedProcessFunction<Integer, RowData, RowD
         }
     }
 
-    private boolean seenBefore(RowData row, Context ctx) throws Exception {
-        long now = ctx.timerService().currentProcessingTime() / retentionMs;
+    private boolean seenBefore(RowData row, long processingTime) throws Exception {
+        long now = processingTime / retentionMs;
         Long stored = generation.value();
         switch (step(stored, now)) {
             case FRESH:  // new bucket, or both generations are too old
